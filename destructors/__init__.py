@@ -1,0 +1,32 @@
+"""Density destructors: invertible maps to the uniform distribution, as scikit-learn estimators.
+
+A destructor ``T`` maps data to the uniform distribution on the unit cube (or,
+through the normal quantile, to a standard Gaussian); its Jacobian gives an
+exact density, ``log p(x) = log |det J_T(x)|``.
+"""
+
+from .base import BaseDestructor, CanonicalDestructor
+from .composite import CompositeDestructor, IdentityDestructor
+from .gaussian import GaussianDestructor
+from .marginal import MarginalDestructor
+from .univariate import (
+    BaseUnivariateDensity,
+    GaussianDensity,
+    HistogramDensity,
+    SplineDensity,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "BaseDestructor",
+    "BaseUnivariateDensity",
+    "CanonicalDestructor",
+    "CompositeDestructor",
+    "GaussianDensity",
+    "GaussianDestructor",
+    "HistogramDensity",
+    "IdentityDestructor",
+    "MarginalDestructor",
+    "SplineDensity",
+]

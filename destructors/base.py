@@ -1,0 +1,361 @@
+"""The destructor contract: public methods in one base class, small hooks below.
+
+A destructor is an invertible map ``T`` whose output is uniform on the unit
+cube when its input follows the fitted density ``p``; by the change of
+variables ``log p(x) = log |det J_T(x)|``.
+
+Internally every layer works in the *Gaussian view*: its private forward hook
+returns ``z = Phi^-1(T(x))`` together with ``log |det dz/dx|``, so that tails
+keep their precision and a stack of layers scores in a single pass::
+
+    log p(x) = sum_j log phi(z_j) + log |det dz/dx|
+
+Subclasses implement three hooks on validated float64 arrays:
+
+``_fit(X)``
+    Fit the layer; set fitted attributes (ending in ``_``).
+``_forward(X) -> (Z, log_det)``
+    Gaussian-view output and ``log |det dZ/dX|`` for each row.
+``_inverse(Z) -> X``
+    The inverse map.
+
+Canonical destructors (those defined on the unit cube) take an
+``input_distribution`` parameter. With ``"uniform"`` their public input lies in
+``[0, 1]^d``; with ``"normal"`` it is the Gaussian view ``Phi^-1(u)``, which is
+also what their hooks always receive.
+"""
+
+from abc import ABCMeta, abstractmethod
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    DensityMixin,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn import get_config
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._normal import norm_logpdf, uniform_from_z, z_from_uniform
+
+__all__ = ["BaseDestructor", "CanonicalDestructor"]
+
+# Number of float64 temporaries of shape (n_rows, n_features) a layer may hold
+# while processing one chunk of rows; sets the chunk size from working_memory.
+_TEMPORARIES_PER_ROW = 16
+
+
+def resolve_random_state(random_state):
+    """Turn ``random_state`` into a ``RandomState`` without touching global state.
+
+    ``None`` draws fresh entropy from the operating system instead of using
+    (and advancing) NumPy's global generator.
+    """
+    if random_state is None:
+        return np.random.RandomState(np.random.SeedSequence().generate_state(4))
+    return check_random_state(random_state)
+
+
+def make_layer(template, random_state=None):
+    """Clone ``template`` as a layer of a stack that exchanges Gaussian views.
+
+    The clone takes and returns Gaussian-view values, so that the fitted layer
+    can be used on its own exactly as it is used inside the stack. Every
+    ``random_state`` parameter of the clone (including nested ones) is set
+    from ``random_state`` when one is given.
+    """
+    layer = clone(template)
+    params = layer.get_params(deep=True)
+    updates = {}
+    if "input_distribution" in params:
+        updates["input_distribution"] = "normal"
+    if "output_distribution" in params:
+        updates["output_distribution"] = "normal"
+    if random_state is not None:
+        rng = check_random_state(random_state)
+        for key in sorted(params):
+            if key == "random_state" or key.endswith("__random_state"):
+                updates[key] = rng.randint(np.iinfo(np.int32).max)
+    layer.set_params(**updates)
+    return layer
+
+
+class BaseDestructor(
+    OneToOneFeatureMixin, TransformerMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta
+):
+    """Base class of all destructors.
+
+    It owns the public methods (``fit``, ``transform``, ``inverse_transform``,
+    ``score_samples``, ``score``, ``sample``) and their input validation;
+    subclasses fill the private hooks described in the module docstring.
+    Public methods process rows in chunks sized from scikit-learn's
+    ``working_memory`` setting, so memory stays bounded for large inputs.
+    """
+
+    _parameter_constraints: dict = {
+        "output_distribution": [StrOptions({"uniform", "normal"})],
+    }
+
+    # ------------------------------------------------------------------ hooks
+    @abstractmethod
+    def _fit(self, X):
+        """Fit the layer on validated input in its layer space."""
+
+    @abstractmethod
+    def _forward(self, X):
+        """Return the Gaussian-view output and ``log |det dZ/dX|`` per row."""
+
+    @abstractmethod
+    def _inverse(self, Z):
+        """Return the input that maps to the Gaussian-view output ``Z``."""
+
+    def _fit_forward(self, X):
+        """Fit, then return the forward pass of the training data.
+
+        Composites override this to reuse the values computed while fitting.
+        """
+        self._fit(X)
+        return self._forward(X)
+
+    def _fit_layer(self, X):
+        """Fit as a layer of a stack: no input validation, returns ``(Z, log_det)``."""
+        self._validate_params()
+        self.n_features_in_ = X.shape[1]
+        return self._fit_forward(X)
+
+    # --------------------------------------------------------- input domains
+    def _unit_input(self):
+        """Whether public inputs lie in the unit cube (canonical, uniform input)."""
+        return getattr(self, "input_distribution", None) == "uniform"
+
+    def _check_fit_X(self, X):
+        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        return self._to_layer_space(X)
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return self._to_layer_space(X)
+
+    def _to_layer_space(self, X):
+        if not self._unit_input():
+            return X
+        if X.size and (X.min() < 0.0 or X.max() > 1.0):
+            raise ValueError(
+                f"{type(self).__name__} with input_distribution='uniform' takes "
+                "points of the unit cube [0, 1]^d, but X has values in "
+                f"[{X.min():.6g}, {X.max():.6g}]. Map the data into the cube "
+                "first (for example with a MarginalDestructor), or pass "
+                "input_distribution='normal' for Gaussian-view input."
+            )
+        return z_from_uniform(X)
+
+    def _from_layer_space(self, X):
+        return uniform_from_z(X) if self._unit_input() else X
+
+    def _to_output(self, Z):
+        return uniform_from_z(Z) if self.output_distribution == "uniform" else Z
+
+    def _check_output_X(self, X):
+        """Validate the argument of ``inverse_transform`` and return its Gaussian view."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        if self.output_distribution == "normal":
+            return X
+        if X.size and (X.min() < 0.0 or X.max() > 1.0):
+            raise ValueError(
+                f"{type(self).__name__} with output_distribution='uniform' inverts "
+                "points of the unit cube [0, 1]^d, but X has values in "
+                f"[{X.min():.6g}, {X.max():.6g}]."
+            )
+        return z_from_uniform(X)
+
+    # ------------------------------------------------------- row processing
+    def _map_rows(self, func, X, n_outputs=1):
+        """Apply a row-independent ``func`` to ``X`` chunk by chunk."""
+        n_rows, n_features = X.shape
+        row_bytes = 8 * _TEMPORARIES_PER_ROW * max(n_features, 1)
+        chunk = max(1, int(get_config()["working_memory"] * 2**20 // row_bytes))
+        if chunk >= n_rows:
+            return func(X)
+        parts = [func(X[batch]) for batch in gen_batches(n_rows, chunk)]
+        if n_outputs == 1:
+            return np.concatenate(parts)
+        return tuple(np.concatenate(p) for p in zip(*parts))
+
+    def _log_density(self, X):
+        """Log density of layer-space rows, in one forward pass."""
+        Z, log_det = self._forward(X)
+        log_p = norm_logpdf(Z).sum(axis=1) + log_det
+        if self._unit_input():
+            # Density of u = Phi(x) rather than of the Gaussian view x.
+            log_p -= norm_logpdf(X).sum(axis=1)
+        return log_p
+
+    # --------------------------------------------------------- public API
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit the destructor to ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted destructor.
+        """
+        self._fit(self._check_fit_X(X))
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit_transform(self, X, y=None):
+        """Fit to ``X`` and return its transform, in one pass over the data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        U : ndarray of shape (n_samples, n_features)
+            Uniform (or standard normal) features of the training data.
+        """
+        Z, _ = self._fit_forward(self._check_fit_X(X))
+        return self._to_output(Z)
+
+    def transform(self, X):
+        """Map ``X`` to the uniform distribution on the unit cube (or to N(0, I)).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        U : ndarray of shape (n_samples, n_features)
+            Destroyed data: uniform on ``[0, 1]^d`` if
+            ``output_distribution="uniform"``, standard normal if ``"normal"``.
+        """
+        X = self._check_X(X)
+        Z = self._map_rows(lambda rows: self._forward(rows)[0], X)
+        return self._to_output(Z)
+
+    def inverse_transform(self, X):
+        """Map destroyed data back to the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points of ``[0, 1]^d`` (``output_distribution="uniform"``) or of
+            ``R^d`` (``"normal"``).
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            Points whose transform is ``X``. Points on a face of the cube
+            (a coordinate exactly 0 or 1) are first moved to the nearest
+            interior point whose normal quantile is finite (about -37.5 or
+            8.2 standard deviations), so their preimage is finite.
+        """
+        Z = self._check_output_X(X)
+        return self._from_layer_space(self._map_rows(self._inverse, Z))
+
+    def score_samples(self, X):
+        """Log density of each row of ``X``, in nats.
+
+        It is ``log |det J_T(x)|`` for the uniform view of the destructor,
+        whatever ``output_distribution`` is.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points at which to evaluate the density.
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+            Log density of each row.
+        """
+        return self._map_rows(self._log_density, self._check_X(X))
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of ``X`` (the mean of :meth:`score_samples`).
+
+        As for :class:`~sklearn.mixture.GaussianMixture`, this is a mean, not a
+        sum, so that scores of data sets of different sizes compare.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        log_likelihood : float
+            Mean log density of the rows of ``X``, in nats.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw samples by inverting standard normal draws.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws. ``None`` uses fresh operating-system entropy
+            and leaves NumPy's global generator untouched.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Samples from the fitted density.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
+            raise ValueError(
+                f"{type(self).__name__}.sample: n_samples must be a positive "
+                f"integer, got {n_samples!r}."
+            )
+        rng = resolve_random_state(random_state)
+        Z = rng.standard_normal((n_samples, self.n_features_in_))
+        return self._from_layer_space(self._map_rows(self._inverse, Z))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
+
+
+class CanonicalDestructor(BaseDestructor):
+    """Base class of destructors defined on the unit cube.
+
+    Their public input is a point of ``[0, 1]^d`` when
+    ``input_distribution="uniform"`` and its Gaussian view ``Phi^-1(u)`` when
+    ``"normal"``; the density returned by ``score_samples`` is the density of
+    that input.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDestructor._parameter_constraints,
+        "input_distribution": [StrOptions({"uniform", "normal"})],
+    }
+

@@ -1,0 +1,239 @@
+"""Univariate densities: CDFs, quantiles, tails and validation."""
+
+import inspect
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.base import clone
+
+import destructors
+from destructors import BaseUnivariateDensity, GaussianDensity, HistogramDensity, SplineDensity
+
+DENSITIES = [
+    getattr(destructors, name)
+    for name in sorted(destructors.__all__)
+    if inspect.isclass(getattr(destructors, name))
+    and issubclass(getattr(destructors, name), BaseUnivariateDensity)
+    and not inspect.isabstract(getattr(destructors, name))
+]
+
+
+def _samples(kind, n=2000, seed=0):
+    rng = np.random.RandomState(seed)
+    if kind == "normal":
+        return rng.standard_normal(n)
+    if kind == "skewed":
+        return rng.lognormal(size=n)
+    if kind == "bimodal":
+        return np.where(rng.uniform(size=n) < 0.3, rng.normal(-3, 0.3, n), rng.normal(1, 1, n))
+    if kind == "ties":
+        return rng.poisson(2.0, size=n).astype(float)
+    raise ValueError(kind)
+
+
+@pytest.fixture(params=DENSITIES, ids=lambda c: c.__name__)
+def density_class(request):
+    return request.param
+
+
+@pytest.mark.parametrize("kind", ["normal", "skewed", "bimodal", "ties"])
+def test_pdf_integrates_to_cdf_increments(density_class, kind):
+    x = _samples(kind)
+    density = density_class().fit(x)
+    lo, hi = x.min() - 3 * np.ptp(x), x.max() + 3 * np.ptp(x)
+    grid = np.linspace(lo, hi, 400001)
+    mass = np.trapezoid(density.pdf(grid), grid)
+    expected = density.cdf([hi])[0] - density.cdf([lo])[0]
+    assert mass == pytest.approx(expected, abs=2e-4)
+    assert expected > 0.99
+
+
+@pytest.mark.parametrize("kind", ["normal", "skewed", "bimodal"])
+def test_cdf_derivative_is_pdf(density_class, kind):
+    x = _samples(kind)
+    density = density_class().fit(x)
+    points = np.random.RandomState(1).uniform(x.min() - 1, x.max() + 1, size=500)
+    h = 1e-6 * np.maximum(np.abs(points), 1)
+    derivative = (density.cdf(points + h) - density.cdf(points - h)) / (2 * h)
+    agree = np.isclose(derivative, density.pdf(points), rtol=1e-4, atol=1e-9)
+    # A histogram's density jumps at bin edges; nothing else may disagree.
+    assert agree.mean() > 0.98
+
+
+def test_cdf_and_sf_are_complementary_and_monotone(density_class):
+    x = _samples("bimodal")
+    density = density_class().fit(x)
+    points = np.linspace(x.min() - 5, x.max() + 5, 5001)
+    cdf, sf = density.cdf(points), density.sf(points)
+    np.testing.assert_allclose(cdf + sf, 1.0, atol=1e-12)
+    assert np.all(np.diff(cdf) >= 0)
+    assert np.all(np.diff(density.logsf(points)) <= 0)
+
+
+def test_quantiles_invert_the_cdf(density_class):
+    x = _samples("skewed")
+    density = density_class().fit(x)
+    q = np.concatenate([np.linspace(1e-6, 1 - 1e-6, 1001), [1e-300, 1e-30, 1 - 1e-15]])
+    np.testing.assert_allclose(density.cdf(density.ppf(q)), q, rtol=1e-9, atol=1e-15)
+
+
+def test_gaussian_view_round_trip_far_out(density_class):
+    x = _samples("normal")
+    density = density_class().fit(x)
+    far = np.array([-1e6, -1e3, -20.0 * x.std(), -5.0, 0.1, 5.0, 20.0 * x.std(), 1e3, 1e6])
+    points = np.concatenate([far, x[:200]])
+    z, log_dz = density._to_normal(points)
+    assert np.all(np.isfinite(z)) and np.all(np.isfinite(log_dz))
+    np.testing.assert_allclose(density._from_normal(z), points, rtol=1e-8)
+
+
+def test_far_points_have_finite_log_density(density_class):
+    x = _samples("normal")
+    density = density_class().fit(x)
+    far = np.array([-1e8, -10 * np.ptp(x), 10 * np.ptp(x), 1e8])
+    for method in (density.logpdf, density.logcdf, density.logsf):
+        assert np.all(np.isfinite(method(far)))
+    # Heavy or not, the tail keeps decreasing.
+    assert density.logpdf([1e8])[0] < density.logpdf([10 * np.ptp(x)])[0]
+
+
+def test_sample_follows_the_density(density_class):
+    density = density_class().fit(_samples("bimodal"))
+    draws = density.sample(4000, random_state=0)
+    np.testing.assert_array_equal(draws, density.sample(4000, random_state=0))
+    assert stats.kstest(draws, density.cdf).statistic < 0.03
+
+
+def test_constant_feature(density_class):
+    density = density_class().fit(np.full(30, 2.5))
+    points = np.array([2.5, 2.5 + 1e-9, 0.0, 1e3])
+    assert np.all(np.isfinite(density.logpdf(points)))
+    z, _ = density._to_normal(points)
+    np.testing.assert_allclose(density._from_normal(z), points, rtol=1e-9, atol=1e-12)
+
+
+def test_column_vector_is_accepted(density_class):
+    x = _samples("normal", n=100)
+    a = density_class().fit(x).logpdf(x)
+    b = density_class().fit(x[:, None]).logpdf(x[:, None])
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (np.ones((10, 2)), "univariate"),
+        (np.array([1.0, np.nan, 2.0]), "NaN"),
+        (np.array([1.0, np.inf]), "infinity"),
+        (np.array([1.0]), "1 sample"),
+        (np.array([]), "0 sample"),
+    ],
+)
+def test_bad_values_raise(density_class, values, message):
+    with pytest.raises(ValueError, match=message):
+        density_class().fit(values)
+
+
+def test_bad_probabilities_raise(density_class):
+    density = density_class().fit(_samples("normal", n=50))
+    with pytest.raises(ValueError, match=r"probabilities must lie in \[0, 1\]"):
+        density.ppf([0.5, 1.5])
+
+
+def test_not_fitted(density_class):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        density_class().logpdf([0.0])
+
+
+def test_clone_keeps_parameters(density_class):
+    density = density_class()
+    assert clone(density).get_params() == density.get_params()
+
+
+# ---------------------------------------------------------------- Gaussian
+def test_gaussian_matches_scipy():
+    x = _samples("normal") * 3 + 1
+    density = GaussianDensity().fit(x)
+    ref = stats.norm(x.mean(), x.std())
+    points = np.array([-40.0, -3.0, 0.0, 2.0, 50.0])
+    np.testing.assert_allclose(density.logpdf(points), ref.logpdf(points))
+    np.testing.assert_allclose(density.logcdf(points), ref.logcdf(points))
+    np.testing.assert_allclose(density.logsf(points), ref.logsf(points))
+    np.testing.assert_allclose(density.ppf([0.1, 0.9]), ref.ppf([0.1, 0.9]))
+
+
+# ---------------------------------------------------------------- histogram
+def test_histogram_bin_masses_and_tails():
+    x = np.random.RandomState(0).uniform(size=999)
+    density = HistogramDensity(bins=4, alpha=1.0).fit(x)
+    counts = np.histogram(x, bins=density.bin_edges_)[0]
+    n = x.size
+    bulk = 1 - 2 / (n + 1)
+    width = np.diff(density.bin_edges_)[0]
+    centers = density.bin_edges_[:-1] + width / 2
+    np.testing.assert_allclose(density.pdf(centers), (counts + 1) / (counts + 1).sum() * bulk / width)
+    # A new point falls below the minimum of n points with probability 1/(n+1).
+    assert density.cdf([x.min()])[0] == pytest.approx(1 / (n + 1))
+    assert density.sf([x.max()])[0] == pytest.approx(1 / (n + 1))
+    # The tail density is continuous with the outer bins.
+    assert density.pdf([x.min() - 1e-12])[0] == pytest.approx(density.pdf([x.min() + 1e-12])[0], rel=1e-6)
+
+
+@pytest.mark.parametrize("rule", ["auto", "sqrt", "sturges", "fd"])
+def test_histogram_rules_are_capped_by_outliers(rule):
+    x = np.concatenate([np.random.RandomState(0).standard_normal(1000), [1e9]])
+    density = HistogramDensity(bins=rule).fit(x)
+    assert 1 <= density.n_bins_ <= x.size // 2
+    assert np.isfinite(density.logpdf([0.0, 1e9, 1e12])).all()
+
+
+def test_histogram_rules_follow_numpy_on_plain_data():
+    x = np.random.RandomState(0).standard_normal(5000)
+    for rule in ("auto", "sqrt", "sturges", "fd"):
+        assert HistogramDensity(bins=rule).fit(x).n_bins_ == len(np.histogram_bin_edges(x, rule)) - 1
+
+
+def test_histogram_without_pseudo_counts_keeps_positive_density():
+    x = np.concatenate([np.zeros(50), np.ones(50)])
+    density = HistogramDensity(bins=10, alpha=0.0).fit(x)
+    assert np.all(np.isfinite(density.logpdf(np.linspace(-1, 2, 301))))
+
+
+# ---------------------------------------------------------------- spline
+def test_spline_interpolates_the_empirical_cdf_at_knots():
+    x = np.random.RandomState(0).standard_normal(2500)
+    density = SplineDensity(n_knots=11).fit(x)
+    n = x.size
+    ecdf = np.searchsorted(np.sort(x), density.knots_, side="right") / n
+    inner = slice(1, -1)
+    model = (density.cdf(density.knots_) - 1 / (n + 1)) / (1 - 2 / (n + 1))
+    np.testing.assert_allclose(model[inner], ecdf[inner], atol=1 / n)
+
+
+def test_spline_density_is_continuous_at_knots():
+    x = np.random.RandomState(0).gamma(2.0, size=3000)
+    density = SplineDensity().fit(x)
+    knots = density.knots_[1:-1]
+    left = density.pdf(knots - 1e-9 * np.abs(knots))
+    right = density.pdf(knots + 1e-9 * np.abs(knots))
+    np.testing.assert_allclose(left, right, rtol=1e-5)
+
+
+def test_spline_merges_tied_knots():
+    x = np.random.RandomState(0).poisson(1.0, size=1000).astype(float)
+    density = SplineDensity(n_knots=50).fit(x)
+    assert density.n_knots_ <= np.unique(x).size
+    assert np.all(np.diff(density.knots_) > 0)
+    assert np.all(np.isfinite(density.logpdf(np.unique(x))))
+
+
+def test_spline_beats_histogram_on_u_shaped_density():
+    rng = np.random.RandomState(0)
+    dist = stats.beta(0.5, 0.5)
+    x, x_test = dist.rvs(3000, random_state=rng), dist.rvs(20000, random_state=rng)
+    spline = SplineDensity().fit(x).logpdf(x_test).mean()
+    histogram = HistogramDensity().fit(x).logpdf(x_test).mean()
+    assert spline > histogram
