@@ -7,6 +7,7 @@ exact density, ``log p(x) = log |det J_T(x)|``.
 
 from .base import BaseDestructor, CanonicalDestructor
 from .composite import CompositeDestructor, IdentityDestructor
+from .deep import DeepDestructor, DeepDestructorCV
 from .gaussian import GaussianDestructor
 from .marginal import MarginalDestructor
 from .univariate import (
@@ -23,6 +24,8 @@ __all__ = [
     "BaseUnivariateDensity",
     "CanonicalDestructor",
     "CompositeDestructor",
+    "DeepDestructor",
+    "DeepDestructorCV",
     "GaussianDensity",
     "GaussianDestructor",
     "HistogramDensity",

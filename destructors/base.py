@@ -189,9 +189,9 @@ class BaseDestructor(
             return np.concatenate(parts)
         return tuple(np.concatenate(p) for p in zip(*parts))
 
-    def _log_density(self, X):
+    def _log_density(self, X, **forward_kwargs):
         """Log density of layer-space rows, in one forward pass."""
-        Z, log_det = self._forward(X)
+        Z, log_det = self._forward(X, **forward_kwargs)
         log_p = norm_logpdf(Z).sum(axis=1) + log_det
         if self._unit_input():
             # Density of u = Phi(x) rather than of the Gaussian view x.

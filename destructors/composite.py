@@ -3,12 +3,67 @@
 import numpy as np
 from sklearn.utils.metaestimators import _BaseComposition
 
+from ._normal import norm_logpdf
 from .base import BaseDestructor, CanonicalDestructor, make_layer
 
 __all__ = ["CompositeDestructor", "IdentityDestructor"]
 
 
-class CompositeDestructor(_BaseComposition, BaseDestructor):
+class LayerStack(BaseDestructor):
+    """Base class of destructors made of fitted layers applied in turn.
+
+    Subclasses fit the list ``layers_``; this class runs them. Forward and
+    inverse passes go once over the layers in the Gaussian view, adding up
+    the log-determinants, so a stack of any depth scores in one pass. It also
+    offers the per-layer contributions to the log density.
+    """
+
+    def _forward(self, X, n_layers=None):
+        log_det = np.zeros(X.shape[0])
+        for layer in self.layers_[:n_layers]:
+            X, layer_log_det = layer._forward(X)
+            log_det += layer_log_det
+        return X, log_det
+
+    def _inverse(self, Z, n_layers=None):
+        for layer in reversed(self.layers_[:n_layers]):
+            Z = layer._inverse(Z)
+        return Z
+
+    def _layer_contributions(self, X):
+        """Log density each layer contributes, in the uniform view: rows sum to the log density."""
+        contributions = np.empty((X.shape[0], len(self.layers_)))
+        log_phi_in = norm_logpdf(X).sum(axis=1) if self._unit_input() else 0.0
+        for k, layer in enumerate(self.layers_):
+            X, layer_log_det = layer._forward(X)
+            log_phi_out = norm_logpdf(X).sum(axis=1)
+            contributions[:, k] = layer_log_det + log_phi_out - log_phi_in
+            log_phi_in = log_phi_out
+        return contributions
+
+    def score_samples_layers(self, X):
+        """Contribution of each layer to the log density of each row.
+
+        Column ``k`` is ``log |det J|`` of layer ``k`` in the uniform view: the
+        log density, under that layer's own canonical density, of the data as
+        the previous layers left it. A layer that found no structure
+        contributes about zero.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points at which to evaluate the density.
+
+        Returns
+        -------
+        contributions : ndarray of shape (n_samples, n_layers)
+            Per-layer log-density contributions; each row sums to
+            :meth:`score_samples`.
+        """
+        return self._map_rows(self._layer_contributions, self._check_X(X))
+
+
+class CompositeDestructor(_BaseComposition, LayerStack):
     """Chain destructors; the log-determinants of all steps add up.
 
     Each step is fitted on the output of the previous ones. The steps
@@ -105,18 +160,6 @@ class CompositeDestructor(_BaseComposition, BaseDestructor):
             log_det += layer_log_det
             self.layers_.append(layer)
         return X, log_det
-
-    def _forward(self, X):
-        log_det = np.zeros(X.shape[0])
-        for layer in self.layers_:
-            X, layer_log_det = layer._forward(X)
-            log_det += layer_log_det
-        return X, log_det
-
-    def _inverse(self, Z):
-        for layer in reversed(self.layers_):
-            Z = layer._inverse(Z)
-        return Z
 
 
 
