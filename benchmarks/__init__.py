@@ -1,0 +1,1 @@
+"""Reproducible benchmarks of the destructors library: ``python -m benchmarks``."""

@@ -1,0 +1,167 @@
+"""Benchmark runner: held-out likelihood, KL gap, time and memory of every model.
+
+Run ``python -m benchmarks`` from the repository root (``--quick`` for a
+smoke run of about a minute, ``--help`` for the options). Results go to
+``benchmarks/results/benchmarks.json`` and ``benchmarks/results/benchmarks.md``.
+"""
+
+import argparse
+import json
+import platform
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import sklearn
+
+import destructors
+from destructors.datasets import BENCHMARKS, load_benchmark
+
+from . import baselines
+from .models import DEFAULT_MODEL, MODELS
+
+RESULTS = Path(__file__).parent / "results"
+QUICK_DATASETS = ["two_moons", "checkerboard", "wine"]
+QUICK_MODELS = [DEFAULT_MODEL, "gaussian_mixture", "kernel_density", "gaussian_copula"]
+
+
+def _measure(model, data):
+    """Fit and score one model; return the numbers of one table row."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    model.fit(data.X_train)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = model.score_samples(data.X_test)
+    score_seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    finite = np.isfinite(scores)
+    row = {
+        "test_log_likelihood": float(np.mean(scores)) if finite.all() else float("-inf"),
+        "test_log_likelihood_finite_rows": float(np.mean(scores[finite])) if finite.any() else None,
+        "n_infinite_rows": int((~finite).sum()),
+        "n_test": int(len(scores)),
+        "fit_seconds": fit_seconds,
+        "score_seconds": score_seconds,
+        "peak_memory_mib": peak / 2**20,
+    }
+    if data.log_density is not None:
+        row["kl_gap"] = float(np.mean(data.log_density(data.X_test)) - row["test_log_likelihood"])
+        row["true_log_likelihood"] = float(np.mean(data.log_density(data.X_test)))
+    describe = getattr(model, "describe", None)
+    row["chosen"] = describe() if describe else None
+    return row
+
+
+def run(datasets, models, n_train, quick=False, verbose=True):
+    """Run every model on every data set; return the list of result rows."""
+    rows = []
+    for name in datasets:
+        data = load_benchmark(name, n_train=n_train)
+        for model_name in models:
+            model = MODELS[model_name](data.X_train, quick)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                row = {"dataset": name, "model": model_name, **_measure(model, data)}
+            rows.append(row)
+            if verbose:
+                gap = f"  KL gap {row['kl_gap']:.4f}" if "kl_gap" in row else ""
+                print(
+                    f"{name:>14} {model_name:<22} log-lik {row['test_log_likelihood']:9.4f}{gap}"
+                    f"  fit {row['fit_seconds']:7.2f} s  -inf rows {row['n_infinite_rows']}",
+                    flush=True,
+                )
+    _add_ratios(rows)
+    return rows
+
+
+def _add_ratios(rows):
+    """Ratios of time and memory to the default model on the same data set, same run."""
+    for row in rows:
+        default = next((r for r in rows if r["dataset"] == row["dataset"] and r["model"] == DEFAULT_MODEL), None)
+        if default is None:
+            continue
+        for key in ("fit_seconds", "score_seconds", "peak_memory_mib"):
+            row[key.split("_")[0] + "_ratio_to_default"] = row[key] / max(default[key], 1e-12)
+
+
+def _format(value, digits=3):
+    if value is None:
+        return ""
+    if isinstance(value, float) and not np.isfinite(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{digits}f}"
+
+
+def markdown(rows, header):
+    """Markdown tables, one per data set, ending with where the default model loses."""
+    lines = [header, "", "Peak MiB counts NumPy and Python allocations traced by tracemalloc during fit and score.", ""]
+    for name in dict.fromkeys(r["dataset"] for r in rows):
+        block = [r for r in rows if r["dataset"] == name]
+        known = "kl_gap" in block[0]
+        lines.append(f"### {name}")
+        if known:
+            lines.append(f"True density: {block[0]['true_log_likelihood']:.3f} nats.")
+        lines += ["", "| model | test log-lik | " + ("KL gap | " if known else "")
+                  + "-inf rows | fit s | fit / default | score / default | peak MiB |",
+                  "|---|---|" + ("---|" if known else "") + "---|---|---|---|---|"]
+        for r in sorted(block, key=lambda r: -r["test_log_likelihood"]):
+            cells = [r["model"], _format(r["test_log_likelihood"])]
+            if known:
+                cells.append(_format(r["kl_gap"], 4))
+            cells += [f"{r['n_infinite_rows']} / {r['n_test']}", _format(r["fit_seconds"], 2),
+                      _format(r.get("fit_ratio_to_default"), 2), _format(r.get("score_ratio_to_default"), 2),
+                      _format(r["peak_memory_mib"], 1)]
+            lines.append("| " + " | ".join(cells) + " |")
+        default = next((r for r in block if r["model"] == DEFAULT_MODEL), None)
+        best = max(block, key=lambda r: r["test_log_likelihood"])
+        if default is not None and best is not default:
+            lines.append("")
+            lines.append(
+                f"Open work: `{DEFAULT_MODEL}` trails `{best['model']}` by "
+                f"{best['test_log_likelihood'] - default['test_log_likelihood']:.3f} nats here."
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small data and few models: a smoke run")
+    parser.add_argument("--datasets", default=None, help=f"comma-separated subset of {','.join(BENCHMARKS)}")
+    parser.add_argument("--models", default=None, help=f"comma-separated subset of {','.join(MODELS)}")
+    parser.add_argument("--n-train", type=int, default=None, help="training rows of synthetic data (default 20000, quick 2000)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="output folder (default benchmarks/results)")
+    parser.add_argument("--name", default="benchmarks", help="base name of the output files")
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    datasets = args.datasets.split(",") if args.datasets else (QUICK_DATASETS if args.quick else list(BENCHMARKS))
+    models = args.models.split(",") if args.models else (QUICK_MODELS if args.quick else list(MODELS))
+    for name in datasets:
+        if name not in BENCHMARKS:
+            raise SystemExit(f"unknown data set {name!r}; choose from {', '.join(BENCHMARKS)}")
+    for name in models:
+        if name not in MODELS:
+            raise SystemExit(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+    n_train = args.n_train or (2000 if args.quick else 20000)
+    rows = run(datasets, models, n_train, quick=args.quick)
+    environment = {
+        "destructors": destructors.__version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+        "python": platform.python_version(), "machine": platform.machine(), "quick": args.quick, "n_train": n_train,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{args.name}.json").write_text(json.dumps({"environment": environment, "results": rows}, indent=1))
+    header = (f"Benchmarks ({'quick' if args.quick else 'full'} run; synthetic data: {n_train} training rows; "
+              f"destructors {environment['destructors']}, scikit-learn {environment['scikit-learn']}, "
+              f"numpy {environment['numpy']}, {environment['machine']}). Regenerate with `python -m benchmarks"
+              f"{' --quick' if args.quick else ''}`.")
+    (args.out / f"{args.name}.md").write_text(markdown(rows, header))
+    print(f"wrote {args.out / (args.name + '.json')} and {args.out / (args.name + '.md')}")
+    return 0

@@ -1,0 +1,38 @@
+"""The benchmark runner's quick mode: the smoke run CI executes."""
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import run
+from benchmarks.baselines import GaussianCopula
+from benchmarks.models import DEFAULT_MODEL
+
+
+def test_quick_run_writes_json_and_markdown(tmp_path):
+    assert run.main(["--quick", "--out", str(tmp_path), "--datasets", "two_moons,wine"]) == 0
+    results = json.loads((tmp_path / "benchmarks.json").read_text())
+    rows = results["results"]
+    assert {r["dataset"] for r in rows} == {"two_moons", "wine"}
+    assert {r["model"] for r in rows} == set(run.QUICK_MODELS)
+    moons = [r for r in rows if r["dataset"] == "two_moons"]
+    assert all("kl_gap" in r for r in moons)
+    default = next(r for r in moons if r["model"] == DEFAULT_MODEL)
+    assert default["fit_ratio_to_default"] == pytest.approx(1.0)
+    assert np.isfinite(default["test_log_likelihood"]) and default["n_infinite_rows"] == 0
+    table = (tmp_path / "benchmarks.md").read_text()
+    assert "### two_moons" in table and "| " + DEFAULT_MODEL in table
+
+
+def test_unknown_names_are_refused(tmp_path):
+    with pytest.raises(SystemExit, match="unknown model"):
+        run.main(["--models", "nope", "--out", str(tmp_path)])
+
+
+def test_gaussian_copula_scores_rows_outside_the_training_range_as_minus_infinity():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((500, 2))
+    copula = GaussianCopula().fit(X)
+    scores = copula.score_samples(np.array([[0.0, 0.0], [10.0, 0.0]]))
+    assert np.isfinite(scores[0]) and scores[1] == -np.inf
