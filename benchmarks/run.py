@@ -19,7 +19,6 @@ import sklearn
 import destructors
 from destructors.datasets import BENCHMARKS, load_benchmark
 
-from . import baselines
 from .models import DEFAULT_MODEL, MODELS
 
 RESULTS = Path(__file__).parent / "results"

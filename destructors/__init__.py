@@ -10,14 +10,14 @@ from .composite import CompositeDestructor, IdentityDestructor
 from .deep import DeepDestructor, DeepDestructorCV
 from .gaussian import GaussianDestructor
 from .marginal import MarginalDestructor
+from .tree import TreeDensity, TreeDestructor
 from .univariate import (
     BaseUnivariateDensity,
     GaussianDensity,
     HistogramDensity,
     SplineDensity,
 )
-
-__version__ = "0.1.0.dev0"
+from ._version import __version__ as __version__
 
 __all__ = [
     "BaseDestructor",
@@ -32,4 +32,6 @@ __all__ = [
     "IdentityDestructor",
     "MarginalDestructor",
     "SplineDensity",
+    "TreeDensity",
+    "TreeDestructor",
 ]

@@ -25,6 +25,7 @@ Canonical destructors (those defined on the unit cube) take an
 also what their hooks always receive.
 """
 
+import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral
 
@@ -43,8 +44,13 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._normal import norm_logpdf, uniform_from_z, z_from_uniform
+from ._version import __version__
 
-__all__ = ["BaseDestructor", "CanonicalDestructor"]
+__all__ = ["BaseDestructor", "CanonicalDestructor", "InconsistentVersionWarning"]
+
+
+class InconsistentVersionWarning(UserWarning):
+    """A fitted model is loaded under a version of destructors other than the one that saved it."""
 
 # Number of float64 temporaries of shape (n_rows, n_features) a layer may hold
 # while processing one chunk of rows; sets the chunk size from working_memory.
@@ -343,6 +349,24 @@ class BaseDestructor(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+    # ------------------------------------------------------------ persistence
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_destructors_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_destructors_version", "unknown")
+        if saved != __version__:
+            warnings.warn(
+                f"Loading a {type(self).__name__} saved with destructors {saved} under "
+                f"destructors {__version__}: numerical results may differ and loading may "
+                "break. Refit the model with this version to be safe.",
+                InconsistentVersionWarning,
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
 
 class CanonicalDestructor(BaseDestructor):
