@@ -5,11 +5,17 @@ through the normal quantile, to a standard Gaussian); its Jacobian gives an
 exact density, ``log p(x) = log |det J_T(x)|``.
 """
 
+from .autoregressive import (
+    AutoregressiveDestructor,
+    conditional_sample,
+    conditional_score_samples,
+)
 from .base import BaseDestructor, CanonicalDestructor
 from .composite import CompositeDestructor, IdentityDestructor
 from .deep import DeepDestructor, DeepDestructorCV
 from .gaussian import GaussianDestructor
 from .marginal import MarginalDestructor
+from .mixture import GaussianMixtureDensity, GaussianMixtureDestructor
 from .tree import TreeDensity, TreeDestructor
 from .univariate import (
     BaseUnivariateDensity,
@@ -20,6 +26,7 @@ from .univariate import (
 from ._version import __version__ as __version__
 
 __all__ = [
+    "AutoregressiveDestructor",
     "BaseDestructor",
     "BaseUnivariateDensity",
     "CanonicalDestructor",
@@ -28,10 +35,14 @@ __all__ = [
     "DeepDestructorCV",
     "GaussianDensity",
     "GaussianDestructor",
+    "GaussianMixtureDensity",
+    "GaussianMixtureDestructor",
     "HistogramDensity",
     "IdentityDestructor",
     "MarginalDestructor",
     "SplineDensity",
     "TreeDensity",
     "TreeDestructor",
+    "conditional_sample",
+    "conditional_score_samples",
 ]

@@ -52,8 +52,9 @@ __all__ = ["BaseDestructor", "CanonicalDestructor", "InconsistentVersionWarning"
 class InconsistentVersionWarning(UserWarning):
     """A fitted model is loaded under a version of destructors other than the one that saved it."""
 
-# Number of float64 temporaries of shape (n_rows, n_features) a layer may hold
-# while processing one chunk of rows; sets the chunk size from working_memory.
+# Number of float64 temporaries of shape (n_rows, n_features) a layer typically
+# holds while processing one chunk of rows; sets the chunk size from
+# working_memory unless a class says otherwise (see _bytes_per_row).
 _TEMPORARIES_PER_ROW = 16
 
 
@@ -183,17 +184,22 @@ class BaseDestructor(
         return z_from_uniform(X)
 
     # ------------------------------------------------------- row processing
-    def _map_rows(self, func, X, n_outputs=1):
+    def _bytes_per_row(self, n_features):
+        """Memory one row takes while a public method processes it.
+
+        Sizes the chunks of rows so that temporaries stay within scikit-learn's
+        ``working_memory``; classes holding more per row override it.
+        """
+        return 8 * _TEMPORARIES_PER_ROW * max(n_features, 1)
+
+    def _map_rows(self, func, X):
         """Apply a row-independent ``func`` to ``X`` chunk by chunk."""
         n_rows, n_features = X.shape
-        row_bytes = 8 * _TEMPORARIES_PER_ROW * max(n_features, 1)
+        row_bytes = self._bytes_per_row(n_features)
         chunk = max(1, int(get_config()["working_memory"] * 2**20 // row_bytes))
         if chunk >= n_rows:
             return func(X)
-        parts = [func(X[batch]) for batch in gen_batches(n_rows, chunk)]
-        if n_outputs == 1:
-            return np.concatenate(parts)
-        return tuple(np.concatenate(p) for p in zip(*parts))
+        return np.concatenate([func(X[batch]) for batch in gen_batches(n_rows, chunk)])
 
     def _log_density(self, X, **forward_kwargs):
         """Log density of layer-space rows, in one forward pass."""

@@ -30,6 +30,9 @@ class LayerStack(BaseDestructor):
             Z = layer._inverse(Z)
         return Z
 
+    def _bytes_per_row(self, n_features):
+        return max(layer._bytes_per_row(n_features) for layer in self.layers_)
+
     def _layer_contributions(self, X):
         """Log density each layer contributes, in the uniform view: rows sum to the log density."""
         contributions = np.empty((X.shape[0], len(self.layers_)))

@@ -1,0 +1,262 @@
+"""Conditionals of a Gaussian mixture, and a vectorized Gaussian-view root finder.
+
+A Gaussian mixture conditioned on its first ``k`` coordinates is again a
+Gaussian mixture in coordinate ``k``: with ``L_c`` the lower Cholesky factor
+of the covariance of component ``c`` (in the order of the sweep) and
+``e_c = L_c^-1 (x - mean_c)`` the standardized residuals,
+
+    x_k | x_<k, c  ~  N(mean_ck + sum_{j<k} L_c[k, j] e_cj,  L_c[k, k]^2)
+
+(computed in the equivalent regression form
+``mean_ck - L_c[k, k] sum_{j<k} L_c^-1[k, j] (x_j - mean_cj)``, so that a
+sweep stores the rows' values rather than a residual per component), and
+the weight of component ``c`` becomes its posterior given ``x_<k``, updated
+one coordinate at a time by the conditional log density. The CDF,
+survival function and density of coordinate ``k`` are log-sum-exps over
+components of ``log_ndtr`` terms, so both tails keep their precision.
+
+The inverse ``F^-1(Phi(z))`` is solved for all rows at once by a safeguarded
+Newton iteration on ``x -> Phi^-1(F(x)) - z``, which is close to linear even
+in the far tails, with bisection whenever a Newton step leaves the bracket
+or converges too slowly (``rtsafe`` of Numerical Recipes, vectorized).
+
+These kernels know nothing about estimators.
+"""
+
+import warnings
+
+import numpy as np
+from scipy.linalg import solve_triangular
+from scipy.special import log_ndtr
+from sklearn.exceptions import ConvergenceWarning
+
+from ._normal import norm_logpdf, z_from_log_cdf_sf
+
+__all__ = ["GaussianMixtureSweep", "logsumexp_rows", "solve_increasing"]
+
+
+def logsumexp_rows(a):
+    """``log(sum(exp(a), axis=1))`` of a 2-D array, stable and warning-free.
+
+    A row whose entries are all ``-inf`` gives ``-inf``.
+    """
+    top = a.max(axis=1)
+    shift = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore", under="ignore"):
+        return np.log(np.exp(a - shift[:, None]).sum(axis=1)) + shift
+
+
+def solve_increasing(evaluate, target, lo, hi, x0, scale, rtol=1e-10, max_iter=200):
+    """Solve ``g(x) = target`` for an increasing ``g``, for all rows at once.
+
+    Parameters
+    ----------
+    evaluate : callable
+        ``evaluate(x, rows) -> (g, log_slope)``: the value of ``g`` and the
+        log of its derivative at ``x`` for the rows of index ``rows``.
+    target : ndarray of shape (n,)
+        Right-hand sides.
+    lo, hi : ndarray of shape (n,)
+        A bracket of each root: ``g(lo) <= target <= g(hi)``.
+    x0 : ndarray of shape (n,)
+        Starting points (clipped into the bracket).
+    scale : ndarray of shape (n,)
+        Positive length scale of each row; a row has converged when its
+        Newton step is below ``rtol * (|x| + scale)``.
+    rtol : float, default=1e-10
+        Relative tolerance on ``x``.
+    max_iter : int, default=200
+        Iteration budget; bisection alone would reach the tolerance well
+        within it.
+
+    Returns
+    -------
+    x : ndarray of shape (n,)
+        The roots.
+    n_iter : int
+        Number of iterations of the slowest row.
+    """
+    lo = np.array(lo, dtype=np.float64)
+    hi = np.array(hi, dtype=np.float64)
+    x = np.clip(x0, lo, hi)
+    previous_step = hi - lo
+    tolerance = rtol * (np.abs(x) + scale)
+    # A collapsed bracket is its own answer.
+    closed = hi - lo <= tolerance
+    x[closed] = lo[closed]
+    active = np.flatnonzero(~closed)
+    n_iter = 0
+    while active.size and n_iter < max_iter:
+        n_iter += 1
+        xa, la, ha = x[active], lo[active], hi[active]
+        g, log_slope = evaluate(xa, active)
+        g = g - target[active]
+        la = np.where(g < 0, xa, la)
+        ha = np.where(g > 0, xa, ha)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+            slope = np.exp(log_slope)
+            newton_step = g / slope
+            slow = np.abs(2.0 * g) > np.abs(previous_step[active] * slope)
+        newton = xa - newton_step
+        tol = rtol * (np.abs(xa) + scale[active])
+        # A Newton step below the tolerance is the last one: the error left
+        # is of the order of its square. It may land on a bracket end.
+        converged = (g == 0) | (np.abs(newton_step) <= tol)
+        bisect = ~converged & (~((newton > la) & (newton < ha)) | slow)
+        new = np.where(bisect, 0.5 * (la + ha), np.where(g == 0, xa, newton))
+        new = np.where(converged, np.clip(new, la, ha), new)
+        step = np.abs(new - xa)
+        done = converged | (ha - la <= tol)
+        x[active], lo[active], hi[active] = new, la, ha
+        previous_step[active] = step
+        active = active[~done]
+    if active.size:
+        warnings.warn(
+            f"Gaussian-view inversion: {active.size} values did not reach the "
+            f"relative tolerance {rtol:g} in {max_iter} iterations.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return x, n_iter
+
+
+class GaussianMixtureSweep:
+    """Walk the coordinates of a Gaussian mixture, conditioning on each in turn.
+
+    The sweep holds, for every row, the values fixed so far, the posterior
+    log weight of each component given them and the conditional means of
+    the next coordinate: memory of order ``n_rows * (n_features +
+    n_components)``. It follows the conditional-density protocol of
+    :class:`~destructors.AutoregressiveDestructor`: ``evaluate`` and
+    ``invert`` act on the next coordinate, ``condition`` fixes it.
+
+    Parameters
+    ----------
+    log_weights : ndarray of shape (n_components,)
+        Log mixture weights.
+    means : ndarray of shape (n_components, n_features)
+        Component means, columns in sweep order.
+    cholesky : ndarray of shape (n_components, n_features, n_features)
+        Lower Cholesky factors of the component covariances, rows and
+        columns in sweep order.
+    n_rows : int
+        Number of rows swept at once.
+    """
+
+    def __init__(self, log_weights, means, cholesky, n_rows):
+        n_components, n_features = means.shape
+        self._means = means
+        self._n_features = n_features
+        # Regression form of the conditional means: with L^-1 the inverse
+        # Cholesky factor, mean_k = mean_ck - L[k, k] sum_{j<k} L^-1[k, j]
+        # (x_j - mean_cj). The sweep then only keeps the rows' own values,
+        # not a residual per component.
+        eye = np.eye(n_features)
+        inverse = np.stack([solve_triangular(factor, eye, lower=True) for factor in cholesky])
+        self._scales_all = np.diagonal(cholesky, axis1=1, axis2=2)
+        self._coefficients = -self._scales_all[:, :, None] * inverse
+        self._log_weights = np.tile(np.asarray(log_weights, dtype=np.float64), (n_rows, 1))
+        self._values = np.empty((n_rows, max(n_features - 1, 0)))
+        self._k = 0
+        self._set_coordinate()
+
+    def _set_coordinate(self):
+        """Conditional means and scales of coordinate ``self._k``."""
+        k = self._k
+        # A loop over the (few) previous coordinates keeps every row's value
+        # independent of how many rows are swept together.
+        cond_means = np.repeat(self._means[None, :, k], self._log_weights.shape[0], axis=0)
+        for j in range(k):
+            cond_means += self._coefficients[:, k, j] * (self._values[:, j, None] - self._means[:, j])
+        self._cond_means = cond_means
+        scales = self._scales_all[:, k]
+        self._inv_scales = 1.0 / scales
+        self._log_scales = np.log(scales)
+        self._scales = scales
+
+    def _check_open(self):
+        if self._k >= self._n_features:
+            raise ValueError(
+                f"GaussianMixtureSweep: all {self._n_features} coordinates are already conditioned on."
+            )
+
+    def _standardize(self, x, rows=None):
+        self._check_open()
+        means = self._cond_means if rows is None else self._cond_means[rows]
+        return (x[:, None] - means) * self._inv_scales
+
+    def _log_terms(self, x, rows=None):
+        t = self._standardize(x, rows)
+        log_w = self._log_weights if rows is None else self._log_weights[rows]
+        log_pdf = logsumexp_rows(log_w + norm_logpdf(t) - self._log_scales)
+        log_cdf = logsumexp_rows(log_w + log_ndtr(t))
+        log_sf = logsumexp_rows(log_w + log_ndtr(-t))
+        return log_pdf, log_cdf, log_sf
+
+    def evaluate(self, x):
+        """Conditional log density, log CDF and log survival function of the next coordinate.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_rows,)
+            Values of the next coordinate.
+
+        Returns
+        -------
+        log_pdf, log_cdf, log_sf : ndarrays of shape (n_rows,)
+        """
+        return self._log_terms(np.asarray(x, dtype=np.float64))
+
+    def _z_and_log_slope(self, x, rows):
+        log_pdf, log_cdf, log_sf = self._log_terms(x, rows)
+        z = z_from_log_cdf_sf(log_cdf, log_sf)
+        return z, log_pdf - norm_logpdf(z)
+
+    def invert(self, z):
+        """Values of the next coordinate whose conditional Gaussian view is ``z``.
+
+        Solves ``Phi^-1(F(x | previous coordinates)) = z`` for every row to a
+        relative tolerance of 1e-10. The root lies between the smallest and
+        the largest of the component quantiles ``m_c + s_c z``: below all of
+        them every component CDF is below ``Phi(z)``, above all of them every
+        one is above it.
+
+        Parameters
+        ----------
+        z : ndarray of shape (n_rows,)
+            Gaussian-view values.
+
+        Returns
+        -------
+        x : ndarray of shape (n_rows,)
+        """
+        z = np.asarray(z, dtype=np.float64)
+        self._check_open()
+        quantiles = self._cond_means + self._scales * z[:, None]
+        present = np.isfinite(self._log_weights)
+        lo = np.where(present, quantiles, np.inf).min(axis=1)
+        hi = np.where(present, quantiles, -np.inf).max(axis=1)
+        with np.errstate(under="ignore"):
+            weights = np.exp(self._log_weights)
+        start = (weights * quantiles).sum(axis=1)
+        scale = np.full(z.shape, self._scales.min())
+        x, _ = solve_increasing(self._z_and_log_slope, z, lo, hi, start, scale)
+        return x
+
+    def condition(self, x):
+        """Fix the next coordinate to ``x`` in every row and move to the following one.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_rows,)
+            Values of the next coordinate.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        t = self._standardize(x)
+        log_w = self._log_weights + norm_logpdf(t) - self._log_scales
+        self._log_weights = log_w - logsumexp_rows(log_w)[:, None]
+        if self._k < self._n_features - 1:
+            self._values[:, self._k] = x
+        self._k += 1
+        if self._k < self._n_features:
+            self._set_coordinate()

@@ -1,0 +1,285 @@
+"""Gaussian mixtures as conditional densities and as destructors.
+
+:class:`GaussianMixtureDensity` is scikit-learn's
+:class:`~sklearn.mixture.GaussianMixture` (same parameters, same EM fit) with
+the conditional-density protocol of :mod:`destructors.autoregressive`: the
+conditional of one coordinate given the previous ones is again a Gaussian
+mixture, with component weights updated by the previous coordinates.
+:class:`GaussianMixtureDestructor` is its Rosenblatt transform, an exact and
+invertible destructor whose density is the mixture's; a full Gaussian is the
+one-component case.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.mixture import GaussianMixture
+from sklearn.utils.validation import check_is_fitted
+
+from ._mixture_kernels import GaussianMixtureSweep
+from .autoregressive import AutoregressiveDestructor
+
+__all__ = ["GaussianMixtureDensity", "GaussianMixtureDestructor"]
+
+_SEED_MAX = np.iinfo(np.int32).max
+
+
+def _full_covariances(covariances, covariance_type, n_components, n_features):
+    """Component covariances as an array of full matrices."""
+    if covariance_type == "full":
+        return covariances
+    if covariance_type == "tied":
+        return np.broadcast_to(covariances, (n_components, n_features, n_features))
+    if covariance_type == "diag":
+        return covariances[:, :, None] * np.eye(n_features)
+    return covariances[:, None, None] * np.eye(n_features)
+
+
+class GaussianMixtureDensity(GaussianMixture):
+    """Gaussian mixture with conditional CDFs: a density for autoregressive destructors.
+
+    A :class:`~sklearn.mixture.GaussianMixture` (same parameters, same fit)
+    that also provides ``conditional_sweep``, the conditional-density
+    protocol of :class:`AutoregressiveDestructor`. It supports every order
+    of the features.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        Shape of the component covariances.
+    tol, reg_covar, max_iter, n_init, init_params, weights_init, means_init, \
+precisions_init, random_state, warm_start, verbose, verbose_interval
+        As in :class:`~sklearn.mixture.GaussianMixture`.
+
+    Attributes
+    ----------
+    weights_, means_, covariances_, precisions_cholesky_ : ndarray
+        As in :class:`~sklearn.mixture.GaussianMixture`.
+
+    See Also
+    --------
+    GaussianMixtureDestructor : The destructor built on this density.
+
+    Notes
+    -----
+    With ``L_c`` the lower Cholesky factor of the covariance of component
+    ``c`` in the order of the sweep and ``e_c = L_c^-1 (x - mean_c)``,
+    coordinate ``k`` given the previous ones follows the mixture with
+    components ``N(mean_ck + L_c[k, :k] e_c[:k], L_c[k, k]^2)`` and weights
+    proportional to ``weight_c N(x_<k; mean_c, Sigma_c)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from destructors import GaussianMixtureDensity
+    >>> X = np.random.default_rng(0).multivariate_normal([0, 0], [[1, 0.8], [0.8, 1]], 1000)
+    >>> density = GaussianMixtureDensity(random_state=0).fit(X)
+    >>> sweep = density.conditional_sweep([0, 1], n_rows=1)
+    >>> sweep.condition(np.array([1.0]))       # x_0 = 1
+    >>> log_pdf, log_cdf, log_sf = sweep.evaluate(np.array([0.8]))
+    >>> float(np.exp(log_cdf[0]))  # P(x_1 <= 0.8 | x_0 = 1), the conditional median
+    0.5...
+    """
+
+    def conditional_sweep(self, order, n_rows):
+        """Start a sweep over the features in ``order`` for ``n_rows`` rows.
+
+        Parameters
+        ----------
+        order : array-like of int of shape (n_features,)
+            A permutation of the feature indices.
+        n_rows : int
+            Number of rows swept at once.
+
+        Returns
+        -------
+        sweep : GaussianMixtureSweep
+            An object with ``evaluate(x)``, ``invert(z)`` and ``condition(x)``
+            acting on the next feature of the order for all rows; see
+            :mod:`destructors.autoregressive`.
+        """
+        check_is_fitted(self)
+        n_components, n_features = self.means_.shape
+        order = np.asarray(order)
+        if order.dtype.kind not in "iu" or not np.array_equal(np.sort(order), np.arange(n_features)):
+            raise ValueError(
+                f"{type(self).__name__}.conditional_sweep: order must be a "
+                f"permutation of range({n_features}), got {order!r}."
+            )
+        covariances = _full_covariances(
+            self.covariances_, self.covariance_type, n_components, n_features
+        )
+        cholesky = np.linalg.cholesky(covariances[:, order][:, :, order])
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(self.weights_)
+        return GaussianMixtureSweep(log_weights, self.means_[:, order], cholesky, n_rows)
+
+
+class GaussianMixtureDestructor(AutoregressiveDestructor):
+    """Rosenblatt transform of a Gaussian mixture fitted by EM.
+
+    The mixture is fitted by :class:`~sklearn.mixture.GaussianMixture`, whose
+    tuning parameters are parameters of this destructor (so grid search
+    reaches them). Feature ``k`` of the order is mapped to its conditional
+    CDF given the features before it, a mixture of normal CDFs whose weights
+    are the components' posteriors given those features, computed in log
+    space for all rows at once. ``score_samples`` is the mixture's log
+    density exactly; the inverse solves each feature for all rows at once
+    by a safeguarded Newton iteration in the Gaussian view. With one
+    component it is the full-covariance Gaussian.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        Shape of the component covariances.
+    tol : float, default=1e-3
+        Convergence threshold of EM (on the lower bound gain).
+    reg_covar : float, default=1e-6
+        Non-negative regularization added to the diagonal of covariances.
+    max_iter : int, default=100
+        Number of EM iterations.
+    n_init : int, default=1
+        Number of initializations; the best fit is kept.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, \
+default="kmeans"
+        Initialization of the responsibilities.
+    order : None, "random" or array-like of int, default=None
+        Order in which features are conditioned: ``None`` keeps the column
+        order, ``"random"`` draws a permutation from ``random_state``. The
+        density does not depend on it, only the map to the unit cube does.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the EM initialization and of a random order. ``None`` uses
+        fresh operating-system entropy, never NumPy's global generator.
+    output_distribution : {"uniform", "normal"}, default="uniform"
+        Distribution of the transformed data.
+
+    Attributes
+    ----------
+    density_ : GaussianMixtureDensity
+        The fitted mixture (a :class:`~sklearn.mixture.GaussianMixture`).
+    order_ : ndarray of shape (n_features,)
+        The order used: ``order_[k]`` is the feature conditioned ``k``-th.
+    converged_ : bool
+        Whether EM converged in the best of the ``n_init`` runs.
+    n_iter_ : int
+        Number of EM iterations of that run.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` had string column names.
+
+    See Also
+    --------
+    AutoregressiveDestructor : The Rosenblatt transform of any conditional density.
+    GaussianDestructor : The one-component case with a scale-invariant regularization.
+
+    Notes
+    -----
+    The Gaussian view of feature ``k`` is
+    ``z_k = Phi^-1(F(x_k | x_<k))``, computed from
+    ``log F = logsumexp_c(log w_c + log Phi(t_c))`` and
+    ``log (1 - F) = logsumexp_c(log w_c + log Phi(-t_c))`` with ``t_c`` the
+    standardized value under component ``c``: a row twenty standard
+    deviations out keeps full precision and round-trips. The inverse is
+    bracketed by the component quantiles ``m_c + s_c z_k``.
+
+    Inside a near-empty gap between components, where the conditional
+    density is many orders of magnitude below the density of the CDF's
+    level, the conditional CDF is nearly flat: ``transform`` still maps such
+    a row to a precise point, but ``inverse_transform`` can only recover it
+    to about ``1e-16 |z| / (dz/dx)``, the information ``z`` holds in
+    float64. Rows from the fitted density (and far rows in the tails) round
+    trip to about 1e-10; ``transform(inverse_transform(Z))`` is accurate
+    everywhere.
+
+    The conditional methods :meth:`conditional_score_samples` and
+    :meth:`conditional_sample` give ``log p(x_B | x_A)`` and samples of
+    ``x_B`` given ``x_A`` for any set of given features ``A``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_moons
+    >>> from destructors import GaussianMixtureDestructor
+    >>> X, _ = make_moons(2000, noise=0.05, random_state=0)
+    >>> destructor = GaussianMixtureDestructor(n_components=20, random_state=0).fit(X)
+    >>> bool(np.allclose(destructor.score_samples(X), destructor.density_.score_samples(X)))
+    True
+    >>> Z = destructor.transform(X)
+    >>> bool(np.allclose(destructor.inverse_transform(Z), X))
+    True
+    >>> # At x0 = -0.5 only the upper moon remains: x1 is near sin(2 pi / 3) = 0.87.
+    >>> draws = destructor.conditional_sample([[-0.5]], given=[0], n_samples=1000, random_state=0)
+    >>> float(np.median(draws[0, :, 1]))  # doctest: +NUMBER
+    0.87
+    """
+
+    _parameter_constraints: dict = {
+        **{
+            key: value
+            for key, value in AutoregressiveDestructor._parameter_constraints.items()
+            if key != "density"
+        },
+        **{
+            key: GaussianMixture._parameter_constraints[key]
+            for key in (
+                "n_components", "covariance_type", "tol", "reg_covar",
+                "max_iter", "n_init", "init_params",
+            )
+        },
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        order=None,
+        random_state=None,
+        output_distribution="uniform",
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.order = order
+        self.random_state = random_state
+        self.output_distribution = output_distribution
+
+    def _make_density(self, rng):
+        return GaussianMixtureDensity(
+            n_components=self.n_components,
+            covariance_type=self.covariance_type,
+            tol=self.tol,
+            reg_covar=self.reg_covar,
+            max_iter=self.max_iter,
+            n_init=self.n_init,
+            init_params=self.init_params,
+            random_state=rng.randint(_SEED_MAX),
+        )
+
+    def _bytes_per_row(self, n_features):
+        # A conditional sweep holds about a dozen (rows x components) arrays.
+        return 8 * (12 * self.n_components + 16 * n_features)
+
+    def _fit(self, X):
+        if isinstance(self.n_components, Integral) and self.n_components > X.shape[0]:
+            raise ValueError(
+                f"GaussianMixtureDestructor: n_components={self.n_components} "
+                f"needs at least as many training rows, got {X.shape[0]}."
+            )
+        super()._fit(X)
+        self.converged_ = bool(self.density_.converged_)
+        self.n_iter_ = int(self.density_.n_iter_)

@@ -1,0 +1,259 @@
+"""Tests of the Gaussian mixture density, its destructor and their kernels."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.special import ndtr
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
+from sklearn.model_selection import GridSearchCV
+
+from destructors import GaussianDestructor, GaussianMixtureDensity, GaussianMixtureDestructor
+from destructors._mixture_kernels import logsumexp_rows, solve_increasing
+
+
+def _mixture_data(n_samples=1500, random_state=0):
+    """Three well-separated correlated clusters in 3-D."""
+    rng = np.random.RandomState(random_state)
+    centers = np.array([[-4.0, 0.0, 2.0], [3.0, 3.0, -1.0], [0.0, -4.0, 0.0]])
+    mixing = np.array([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0], [-0.3, 0.4, 0.5]])
+    labels = rng.randint(3, size=n_samples)
+    return centers[labels] + (rng.standard_normal((n_samples, 3)) @ mixing.T) * (1 + labels[:, None] * 0.5)
+
+
+@pytest.fixture(scope="module")
+def mixture_data():
+    return _mixture_data()
+
+
+@pytest.fixture(scope="module")
+def fitted(mixture_data):
+    return GaussianMixtureDestructor(3, random_state=0, output_distribution="normal").fit(mixture_data)
+
+
+# ------------------------------------------------------------ density equality
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_score_equals_sklearn_mixture(mixture_data, covariance_type):
+    destructor = GaussianMixtureDestructor(
+        3, covariance_type=covariance_type, random_state=0, order="random"
+    ).fit(mixture_data)
+    # An independent scikit-learn mixture with the same seed fits the same model.
+    reference = GaussianMixture(
+        3, covariance_type=covariance_type, random_state=destructor.density_.random_state
+    ).fit(mixture_data)
+    X_test = _mixture_data(300, random_state=1)
+    np.testing.assert_allclose(
+        destructor.score_samples(X_test), reference.score_samples(X_test), rtol=1e-10, atol=1e-10
+    )
+    assert destructor.score(X_test) == pytest.approx(reference.score(X_test), rel=1e-12)
+
+
+def test_one_component_is_the_full_gaussian():
+    rng = np.random.RandomState(0)
+    covariance = np.array([[2.0, 1.0, 0.5], [1.0, 2.0, 0.3], [0.5, 0.3, 1.0]])
+    X = rng.multivariate_normal([1.0, -2.0, 3.0], covariance, size=2000)
+    mixture = GaussianMixtureDestructor(1, reg_covar=0.0, output_distribution="normal").fit(X)
+    gaussian = GaussianDestructor(reg_covar=0.0, output_distribution="normal").fit(X)
+    X_test = rng.multivariate_normal([1.0, -2.0, 3.0], covariance, size=300)
+    # The Rosenblatt transform of a Gaussian is whitening by its Cholesky factor.
+    np.testing.assert_allclose(mixture.transform(X_test), gaussian.transform(X_test), atol=1e-9)
+    np.testing.assert_allclose(mixture.score_samples(X_test), gaussian.score_samples(X_test), atol=1e-9)
+    mean, cov = X.mean(axis=0), np.cov(X.T, bias=True)
+    np.testing.assert_allclose(
+        mixture.score_samples(X_test), stats.multivariate_normal(mean, cov).logpdf(X_test), atol=1e-9
+    )
+
+
+def test_one_component_transform_in_any_order_is_a_permuted_cholesky_whitening():
+    rng = np.random.RandomState(1)
+    X = rng.multivariate_normal([0.0, 1.0, 2.0], [[1.0, 0.5, 0.2], [0.5, 2.0, 0.4], [0.2, 0.4, 1.5]], 500)
+    order = [2, 0, 1]
+    destructor = GaussianMixtureDestructor(1, order=order, output_distribution="normal").fit(X)
+    cov = destructor.density_.covariances_[0][np.ix_(order, order)]
+    mean = destructor.density_.means_[0][order]
+    expected = np.linalg.solve(np.linalg.cholesky(cov), (X[:, order] - mean).T).T
+    Z = destructor.transform(X)
+    np.testing.assert_allclose(Z[:, order], expected, atol=1e-10)
+
+
+def test_density_does_not_depend_on_the_order(mixture_data):
+    X_test = _mixture_data(200, random_state=2)
+    scores, outputs = [], []
+    for order in (None, "random", [2, 1, 0]):
+        destructor = GaussianMixtureDestructor(3, order=order, random_state=0).fit(mixture_data)
+        scores.append(destructor.score_samples(X_test))
+        outputs.append(destructor.transform(X_test))
+    np.testing.assert_allclose(scores[1], scores[0], rtol=1e-10)
+    np.testing.assert_allclose(scores[2], scores[0], rtol=1e-10)
+    # The map to the cube does depend on it.
+    assert not np.allclose(outputs[2], outputs[0])
+
+
+# ------------------------------------------------------------- tails, inverse
+def test_far_tail_rows_round_trip(mixture_data):
+    destructor = GaussianMixtureDestructor(3, random_state=0, output_distribution="normal").fit(mixture_data)
+    spread = mixture_data.std(axis=0)
+    center = mixture_data.mean(axis=0)
+    far = center + spread * np.array([[20.0, 0.0, 0.0], [0.0, -20.0, 0.0], [20.0, 20.0, -20.0], [-30.0, 5.0, 40.0]])
+    Z = destructor.transform(far)
+    assert np.all(np.isfinite(Z)) and np.abs(Z).max() > 15
+    back = destructor.inverse_transform(Z)
+    np.testing.assert_allclose(back, far, rtol=1e-8)
+    # The log density stays the mixture's, finite, far out.
+    np.testing.assert_allclose(
+        destructor.score_samples(far), destructor.density_.score_samples(far), rtol=1e-10
+    )
+
+
+def test_inverse_is_accurate_and_uniform_view_inverts(fitted, mixture_data):
+    X_test = _mixture_data(500, random_state=3)
+    Z = fitted.transform(X_test)
+    back = fitted.inverse_transform(Z)
+    np.testing.assert_allclose(back, X_test, rtol=1e-10, atol=1e-10)
+    # Arbitrary Gaussian-view points, including far ones, map back onto themselves.
+    Z_any = np.random.RandomState(4).standard_normal((500, 3)) * 4.0
+    np.testing.assert_allclose(fitted.transform(fitted.inverse_transform(Z_any)), Z_any, atol=1e-8)
+
+
+def test_uniform_output_on_held_out_data_from_a_mixture():
+    X_train, X_test = _mixture_data(3000, 5), _mixture_data(2000, 6)
+    destructor = GaussianMixtureDestructor(3, random_state=0, order="random").fit(X_train)
+    U = destructor.transform(X_test)
+    assert U.min() >= 0.0 and U.max() <= 1.0
+    for j in range(3):
+        assert stats.kstest(U[:, j], "uniform").pvalue > 1e-3
+    # Output coordinates of the Rosenblatt transform are independent.
+    assert np.abs(np.corrcoef(U.T) - np.eye(3)).max() < 0.1
+
+
+def test_sample_follows_the_mixture(fitted):
+    draws = fitted.sample(20000, random_state=0)
+    density = fitted.density_
+    mean = density.weights_ @ density.means_
+    outer = np.einsum("ci,cj->cij", density.means_, density.means_)
+    second = np.einsum("c,cij->ij", density.weights_, density.covariances_ + outer)
+    np.testing.assert_allclose(draws.mean(axis=0), mean, atol=0.1)
+    np.testing.assert_allclose(np.cov(draws.T, bias=True), second - np.outer(mean, mean), atol=0.3)
+
+
+# ---------------------------------------------------------- parameters, fit
+def test_grid_search_reaches_the_mixture_parameters(mixture_data):
+    search = GridSearchCV(
+        GaussianMixtureDestructor(random_state=0), {"n_components": [1, 3]}, cv=3
+    ).fit(mixture_data)
+    assert search.best_params_ == {"n_components": 3}
+
+
+def test_fitted_attributes(fitted):
+    assert isinstance(fitted.density_, GaussianMixture)
+    assert fitted.density_.n_components == 3
+    assert fitted.converged_ and fitted.n_iter_ >= 1
+    np.testing.assert_array_equal(fitted.order_, [0, 1, 2])
+
+
+def test_too_many_components_is_a_clear_error():
+    X = np.random.RandomState(0).standard_normal((5, 2))
+    with pytest.raises(ValueError, match="GaussianMixtureDestructor: n_components=10"):
+        GaussianMixtureDestructor(10).fit(X)
+
+
+def test_seeded_fit_is_reproducible_and_leaves_global_rng_alone(mixture_data):
+    state = np.random.get_state()[1].copy()
+    first = GaussianMixtureDestructor(3, random_state=7, order="random").fit(mixture_data)
+    second = GaussianMixtureDestructor(3, random_state=7, order="random").fit(mixture_data)
+    GaussianMixtureDestructor(3, order="random").fit(mixture_data)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+    np.testing.assert_array_equal(first.order_, second.order_)
+    np.testing.assert_array_equal(first.transform(mixture_data), second.transform(mixture_data))
+
+
+# ---------------------------------------------------- conditional sweep kernel
+def _conditional_closed_form(density, order, x_prev, k):
+    """Weights, means and scales of coordinate order[k] given the previous ones."""
+    a, b = list(order[:k]), order[k]
+    log_w, means, scales = [], [], []
+    for weight, mean, cov in zip(density.weights_, density.means_, density.covariances_):
+        if k == 0:
+            log_w.append(np.log(weight))
+            means.append(mean[b])
+            scales.append(np.sqrt(cov[b, b]))
+            continue
+        gain = np.linalg.solve(cov[np.ix_(a, a)], cov[a, b])
+        log_w.append(np.log(weight) + stats.multivariate_normal(mean[a], cov[np.ix_(a, a)]).logpdf(x_prev))
+        means.append(mean[b] + gain @ (x_prev - mean[a]))
+        scales.append(np.sqrt(cov[b, b] - cov[b, a] @ gain))
+    log_w = np.array(log_w)
+    return np.exp(log_w - np.logaddexp.reduce(log_w)), np.array(means), np.array(scales)
+
+
+def test_sweep_matches_closed_form_conditionals(fitted):
+    density = fitted.density_
+    order = [1, 2, 0]
+    rows = _mixture_data(5, random_state=8)
+    sweep = density.conditional_sweep(order, len(rows))
+    for k, j in enumerate(order):
+        log_pdf, log_cdf, log_sf = sweep.evaluate(rows[:, j])
+        for i, row in enumerate(rows):
+            weights, means, scales = _conditional_closed_form(density, order, row[order[:k]], k)
+            t = (row[j] - means) / scales
+            assert log_pdf[i] == pytest.approx(np.log(weights @ (stats.norm.pdf(t) / scales)), rel=1e-10)
+            assert np.exp(log_cdf[i]) == pytest.approx(weights @ stats.norm.cdf(t), rel=1e-10)
+            assert np.exp(log_sf[i]) == pytest.approx(weights @ stats.norm.sf(t), rel=1e-10)
+        sweep.condition(rows[:, j])
+    with pytest.raises(ValueError, match="already conditioned"):
+        sweep.condition(rows[:, 0])
+
+
+def test_sweep_invert_solves_in_both_far_tails(fitted):
+    sweep = fitted.density_.conditional_sweep([0, 1, 2], 6)
+    z = np.array([-35.0, -20.0, -1e-3, 0.0, 20.0, 35.0])
+    x = sweep.invert(z)
+    log_pdf, log_cdf, log_sf = sweep.evaluate(x)
+    np.testing.assert_allclose(np.where(z <= 0, stats.norm.logcdf(z), stats.norm.logsf(z)),
+                               np.where(z <= 0, log_cdf, log_sf), rtol=1e-9)
+
+
+def test_conditional_sweep_rejects_a_bad_order(fitted):
+    with pytest.raises(ValueError, match="permutation of range"):
+        fitted.density_.conditional_sweep([0, 0, 1], 3)
+
+
+# ------------------------------------------------------------------ kernels
+def test_logsumexp_rows_handles_empty_mass():
+    a = np.array([[0.0, np.log(3.0)], [-np.inf, -np.inf], [-1000.0, -1000.0]])
+    np.testing.assert_allclose(logsumexp_rows(a), [np.log(4.0), -np.inf, -1000.0 + np.log(2.0)])
+
+
+def test_solve_increasing_finds_roots_and_reports_non_convergence():
+    def cubic(x, rows):
+        return x**3 + x, np.log(3 * x**2 + 1)
+
+    target = np.array([-1e6, -2.0, 0.0, 0.5, 10.0, 1e9])
+    lo, hi = np.full(6, -1e4), np.full(6, 1e4)
+    x, n_iter = solve_increasing(cubic, target, lo, hi, np.zeros(6), np.ones(6))
+    np.testing.assert_allclose(x**3 + x, target, rtol=1e-12, atol=1e-12)
+    assert n_iter < 100
+    # A collapsed bracket returns its end without evaluating.
+    x, n_iter = solve_increasing(cubic, np.array([2.0]), np.array([1.0]), np.array([1.0]), np.array([0.0]), np.ones(1))
+    assert x[0] == 1.0 and n_iter == 0
+    with pytest.warns(ConvergenceWarning, match="did not reach"):
+        solve_increasing(cubic, target, lo, hi, np.zeros(6), np.ones(6), max_iter=2)
+
+
+def test_uniform_output_is_the_normal_cdf_of_the_gaussian_view(mixture_data):
+    normal = GaussianMixtureDestructor(3, random_state=0, output_distribution="normal").fit(mixture_data)
+    uniform = GaussianMixtureDestructor(3, random_state=0).fit(mixture_data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(uniform.transform(mixture_data), ndtr(normal.transform(mixture_data)))
+
+
+def test_density_is_a_scikit_learn_gaussian_mixture():
+    density = GaussianMixtureDensity(n_components=2, covariance_type="diag", random_state=0)
+    X = _mixture_data(300)
+    fitted = density.fit(X)
+    assert fitted is density and density.get_params()["covariance_type"] == "diag"
+    reference = GaussianMixture(2, covariance_type="diag", random_state=0).fit(X)
+    np.testing.assert_allclose(density.score_samples(X), reference.score_samples(X))
