@@ -14,8 +14,11 @@ from .base import BaseDestructor, CanonicalDestructor
 from .composite import CompositeDestructor, IdentityDestructor
 from .deep import DeepDestructor, DeepDestructorCV
 from .gaussian import GaussianDestructor
+from .information import entropy, kl_divergence, mutual_information, total_correlation
 from .marginal import MarginalDestructor
 from .mixture import GaussianMixtureDensity, GaussianMixtureDestructor
+from .rbig import RBIGDestructor
+from .rotation import RotationDestructor
 from .tree import TreeDensity, TreeDestructor
 from .univariate import (
     BaseUnivariateDensity,
@@ -40,9 +43,15 @@ __all__ = [
     "HistogramDensity",
     "IdentityDestructor",
     "MarginalDestructor",
+    "RBIGDestructor",
+    "RotationDestructor",
     "SplineDensity",
     "TreeDensity",
     "TreeDestructor",
     "conditional_sample",
     "conditional_score_samples",
+    "entropy",
+    "kl_divergence",
+    "mutual_information",
+    "total_correlation",
 ]

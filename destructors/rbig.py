@@ -1,0 +1,306 @@
+"""Rotation-Based Iterative Gaussianization (RBIG) as a destructor."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+
+from ._normal import norm_logpdf
+from .base import BaseDestructor, make_layer, resolve_random_state
+from .composite import LayerStack
+from .marginal import MarginalDestructor
+from .rotation import RotationDestructor
+
+__all__ = ["RBIGDestructor"]
+
+# Number of RBIG layers fitted on standard normal data of the training shape
+# to measure the noise floor of the total-correlation reductions.
+_N_NOISE_LAYERS = 4
+
+
+def _mean_gain(Z_in, Z_out, log_det):
+    """Mean log-likelihood gain of a Gaussian-view layer on its training rows.
+
+    It is the mean of ``log N(Z_out) + log_det - log N(Z_in)``: the mean log
+    density that the layer, seen as a density on its input, gives to the
+    rows it was fitted on.
+    """
+    return float(np.mean(norm_logpdf(Z_out).sum(axis=1) + log_det - norm_logpdf(Z_in).sum(axis=1)))
+
+
+class RBIGDestructor(LayerStack):
+    """Rotation-Based Iterative Gaussianization (Laparra et al. 2011).
+
+    A first marginal layer maps each feature through its own CDF; then
+    rotation and marginal Gaussianization layers alternate until the data
+    are jointly Gaussian. Every layer is a destructor exchanging Gaussian
+    views, the log-determinants add up, and ``score_samples`` is the exact
+    log density of the fitted model. Alongside the density, fitting measures
+    how much total correlation each layer removes, which gives the total
+    correlation and entropy of the training data (the information measures
+    of Laparra et al. 2020, see :func:`total_correlation`).
+
+    Parameters
+    ----------
+    marginal : destructor or None, default=None
+        Template of the marginal layers, cloned for the first layer and for
+        every Gaussianization step; it must act on each feature separately.
+        ``None`` uses ``MarginalDestructor()`` (histograms). Its parameters
+        are reachable as ``marginal__<param>``, for example
+        ``marginal__density__bins`` with
+        ``marginal=MarginalDestructor(HistogramDensity())``.
+    rotation : {"pca", "random", "ica", "sliced"} or destructor, default="pca"
+        Rotation between marginal layers: a :class:`RotationDestructor`
+        method, or a destructor template whose clones act on the Gaussian
+        view (for example ``RotationDestructor("sliced", n_directions=2)``,
+        reachable as ``rotation__n_directions``).
+    n_layers : int or "auto", default="auto"
+        Number of (rotation, marginal) iterations after the first marginal
+        layer. ``"auto"`` stops once ``patience`` iterations in a row remove
+        less total correlation than ``tol``, and drops those iterations.
+    tol : float or "auto", default="auto"
+        Total-correlation reduction, in nats, below which an iteration is
+        not significant. ``"auto"`` measures it on standard normal data of
+        the training shape, which costs about five extra layer fits, and
+        corrects the reductions for the same noise (see Notes).
+    patience : int, default=10
+        Number of consecutive non-significant iterations that stop
+        ``n_layers="auto"``.
+    max_layers : int, default=100
+        Largest number of iterations with ``n_layers="auto"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the layers (random rotations, ICA and sliced searches) and the
+        noise-floor simulation of ``tol="auto"``.
+    verbose : int, default=0
+        If positive, print one line per iteration while fitting.
+    output_distribution : {"uniform", "normal"}, default="uniform"
+        Distribution of the transformed data; ``"normal"`` returns the
+        Gaussianized data.
+
+    Attributes
+    ----------
+    layers_ : list of destructors
+        Fitted layers in order: the first marginal layer, then a rotation and
+        a marginal layer per iteration (``1 + 2 * n_layers_`` in all).
+    n_layers_ : int
+        Number of (rotation, marginal) iterations kept.
+    tc_reductions_ : ndarray of shape (n_layers_,)
+        Total correlation removed by each iteration, in nats, measured on
+        the training data.
+    tol_ : float
+        Significance threshold of the reductions.
+    noise_floor_ : float
+        Mean reduction of an iteration on standard normal data of the
+        training shape (``tol="auto"``; 0 with a numeric ``tol``).
+    total_correlation_ : float
+        Total correlation of the training data, in nats: the sum of the
+        reductions of the kept iterations, each less ``noise_floor_`` (0 for
+        a single feature).
+    marginal_entropy_ : float
+        Sum of the differential entropies of the features, in nats, from the
+        first marginal layer.
+    entropy_ : float
+        Differential entropy of the training data,
+        ``marginal_entropy_ - total_correlation_``, in nats.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` had string column names.
+
+    See Also
+    --------
+    RotationDestructor : The rotation step.
+    MarginalDestructor : The marginal Gaussianization step.
+    total_correlation, entropy, mutual_information, kl_divergence :
+        Information measures estimated with RBIG.
+
+    Notes
+    -----
+    Marginal layers leave the total correlation
+    ``TC(x) = sum_j H(x_j) - H(x)`` unchanged and rotations leave the joint
+    entropy unchanged, so an iteration taking Gaussian-marginal data ``x`` to
+    ``w`` removes ``TC(x) - TC(w) = sum_j H(x_j) - sum_j H(y_j) + E log|det|``
+    with ``y`` the rotated data. Estimating ``H(x_j)`` by ``E[-log phi(x_j)]``
+    (the model's own belief that ``x_j`` is standard normal) and ``H(y_j)``
+    by the held-in log-likelihood of the marginal density fitted to ``y_j``,
+    the reduction is the mean over the training rows of the iteration's log
+    density ``log N(w) + log|det dw/dx| - log N(x)``. Marginal entropies are
+    estimated the same way, from the held-in log-likelihood of the first
+    layer. Without the corrections below, ``entropy_`` would be the negative
+    mean training log-likelihood of the model.
+
+    Held-in estimates are optimistic, so an iteration on data that are
+    already Gaussian still shows a small positive reduction that shrinks
+    with the sample size. ``tol="auto"`` measures this noise as Laparra et
+    al. (2020) do, on standard normal data of the training shape: it runs
+    four iterations of the same templates there, sets ``noise_floor_`` to
+    the mean of their reductions and ``tol_`` to the mean plus three
+    standard deviations. ``tol_`` decides when to stop; ``noise_floor_`` is
+    subtracted from every kept reduction in ``total_correlation_``, a bias
+    correction in the spirit of Miller-Madow measured for the marginal
+    density actually used. (Laparra et al. instead count reductions below
+    the tolerance as zero. On Gaussian, Laplace-mixture and uniform-mixture
+    samples of 10,000 rows the two differ by a few hundredths of a nat; the
+    correction is the more accurate on Gaussians.)
+
+    Iterations are fitted on the training rows only, so with few rows and
+    many iterations (random rotations need many) the model overfits; PCA
+    rotations remove the linear dependence in one iteration and are the
+    safer default.
+
+    References
+    ----------
+    V. Laparra, G. Camps-Valls and J. Malo, "Iterative Gaussianization: from
+    ICA to random rotations", IEEE Trans. Neural Networks, 2011.
+
+    V. Laparra, J. E. Johnson, G. Camps-Valls, R. Santos-Rodriguez and
+    J. Malo, "Information theory measures via multidimensional
+    Gaussianization", arXiv:2010.03807, 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from destructors import RBIGDestructor
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(-1, 1, size=2000)
+    >>> X = np.column_stack([x, x ** 2 + 0.1 * rng.standard_normal(2000)])
+    >>> rbig = RBIGDestructor(output_distribution="normal", random_state=0).fit(X)
+    >>> rbig.n_layers_ > 1
+    True
+    >>> Z = rbig.transform(X)
+    >>> bool(abs(np.corrcoef(Z.T)[0, 1]) < 0.05)
+    True
+    >>> np.allclose(rbig.inverse_transform(Z), X)
+    True
+    >>> bool(rbig.score(X) > RBIGDestructor(n_layers=0).fit(X).score(X))
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDestructor._parameter_constraints,
+        "marginal": [HasMethods(["fit", "transform"]), None],
+        "rotation": [StrOptions({"pca", "random", "ica", "sliced"}), HasMethods(["fit", "transform"])],
+        "n_layers": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "tol": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "max_layers": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        marginal=None,
+        rotation="pca",
+        *,
+        n_layers="auto",
+        tol="auto",
+        patience=10,
+        max_layers=100,
+        random_state=None,
+        verbose=0,
+        output_distribution="uniform",
+    ):
+        self.marginal = marginal
+        self.rotation = rotation
+        self.n_layers = n_layers
+        self.tol = tol
+        self.patience = patience
+        self.max_layers = max_layers
+        self.random_state = random_state
+        self.verbose = verbose
+        self.output_distribution = output_distribution
+
+    # ------------------------------------------------------------ templates
+    def _templates(self):
+        marginal = MarginalDestructor() if self.marginal is None else self.marginal
+        if isinstance(self.rotation, str):
+            rotation = RotationDestructor(self.rotation)
+        else:
+            rotation = self.rotation
+        for name, template in (("marginal", marginal), ("rotation", rotation)):
+            if not isinstance(template, BaseDestructor):
+                raise ValueError(
+                    f"RBIGDestructor: the {name!r} parameter must be a destructor "
+                    f"(a BaseDestructor), got {type(template).__name__}."
+                )
+        return marginal, rotation
+
+    @staticmethod
+    def _iteration(Z, rotation, marginal, rng):
+        """Fit one (rotation, marginal) iteration on ``Z``; return layers, output, log-det."""
+        rotation_layer = make_layer(rotation, rng)
+        Y, log_det = rotation_layer._fit_layer(Z)
+        marginal_layer = make_layer(marginal, rng)
+        W, marginal_log_det = marginal_layer._fit_layer(Y)
+        return rotation_layer, marginal_layer, W, log_det + marginal_log_det
+
+    def _noise_floor(self, shape, rotation, marginal, rng):
+        """Reductions found by RBIG iterations on standard normal data of ``shape``."""
+        Z = rng.standard_normal(shape)
+        Z, _ = make_layer(marginal, rng)._fit_layer(Z)
+        reductions = []
+        for _ in range(_N_NOISE_LAYERS):
+            *_, W, log_det = self._iteration(Z, rotation, marginal, rng)
+            reductions.append(_mean_gain(Z, W, log_det))
+            Z = W
+        return np.array(reductions)
+
+    def _total_correlation(self, reductions):
+        """Sum of the reductions, each less the noise floor, and at least 0."""
+        return max(float(np.sum(np.asarray(reductions) - self.noise_floor_)), 0.0)
+
+    # ---------------------------------------------------------------- hooks
+    def _fit(self, X):
+        self._fit_forward(X)
+
+    def _fit_forward(self, X):
+        marginal, rotation = self._templates()
+        rng = resolve_random_state(self.random_state)
+        n_features = X.shape[1]
+
+        first = make_layer(marginal, rng)
+        Z, log_det = first._fit_layer(X)
+        # Held-in log-likelihood of the marginal densities: sum_j log f_j(x_j).
+        self.marginal_entropy_ = -float(np.mean(norm_logpdf(Z).sum(axis=1) + log_det))
+        if self.tol == "auto":
+            floor = self._noise_floor(X.shape, rotation, marginal, rng)
+            self.noise_floor_ = float(floor.mean())
+            self.tol_ = float(floor.mean() + 3.0 * floor.std(ddof=1))
+        else:
+            self.noise_floor_ = 0.0
+            self.tol_ = float(self.tol)
+
+        auto = self.n_layers == "auto"
+        if auto:
+            max_iterations = self.max_layers if n_features > 1 else 0
+        else:
+            max_iterations = self.n_layers
+        layers, reductions = [first], []
+        kept = (Z, log_det, 1, 0)  # output, log-det, layers and reductions kept
+        below = 0
+        for iteration in range(max_iterations):
+            rotation_layer, marginal_layer, W, layer_log_det = self._iteration(Z, rotation, marginal, rng)
+            reduction = _mean_gain(Z, W, layer_log_det)
+            Z, log_det = W, log_det + layer_log_det
+            layers += [rotation_layer, marginal_layer]
+            reductions.append(reduction)
+            below = below + 1 if reduction <= self.tol_ else 0
+            if below == 0 or not auto:
+                kept = (Z, log_det, len(layers), len(reductions))
+            if self.verbose > 0:
+                print(
+                    f"[RBIGDestructor] iteration {iteration + 1}: TC reduction "
+                    f"{reduction:.5f} nats (tol {self.tol_:.5f}), total "
+                    f"{self._total_correlation(reductions):.5f} nats"
+                )
+            if auto and below >= self.patience:
+                break
+
+        Z, log_det, n_layers, n_reductions = kept
+        self.layers_ = layers[:n_layers]
+        self.tc_reductions_ = np.array(reductions[:n_reductions])
+        self.n_layers_ = n_reductions
+        self.total_correlation_ = self._total_correlation(self.tc_reductions_) if n_features > 1 else 0.0
+        self.entropy_ = self.marginal_entropy_ - self.total_correlation_
+        return Z, log_det

@@ -1,0 +1,216 @@
+"""RBIGDestructor: rotation-based iterative Gaussianization."""
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.decomposition import PCA
+from sklearn.model_selection import GridSearchCV
+
+from destructors import (
+    GaussianDensity,
+    HistogramDensity,
+    MarginalDestructor,
+    RBIGDestructor,
+    RotationDestructor,
+    SplineDensity,
+)
+from destructors._normal import norm_logpdf
+from destructors.validation import check_destructor
+
+
+def _banana(n_samples, rng):
+    x = rng.standard_normal(n_samples)
+    return np.column_stack([x, 0.5 * x**2 + 0.3 * rng.standard_normal(n_samples)])
+
+
+def _banana_logpdf(X):
+    return stats.norm.logpdf(X[:, 0]) + stats.norm.logpdf(X[:, 1], 0.5 * X[:, 0] ** 2, 0.3)
+
+
+@pytest.fixture
+def banana():
+    rng = np.random.RandomState(0)
+    return _banana(3000, rng), _banana(3000, rng)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        RBIGDestructor(rotation="random", random_state=0),
+        RBIGDestructor(MarginalDestructor(SplineDensity()), n_layers=3, random_state=0),
+        RBIGDestructor(rotation=RotationDestructor("sliced", max_iter=20), n_layers=2, random_state=0),
+    ],
+    ids=["random", "spline", "sliced"],
+)
+def test_check_destructor(estimator):
+    # The default configuration runs in tests/test_common.py.
+    check_destructor(estimator)
+
+
+def test_layers_alternate_rotation_and_marginal(banana):
+    X, _ = banana
+    model = RBIGDestructor(n_layers=4, random_state=0).fit(X)
+    assert model.n_layers_ == 4 and len(model.layers_) == 9
+    assert model.tc_reductions_.shape == (4,)
+    assert isinstance(model.layers_[0], MarginalDestructor)
+    for rotation, marginal in zip(model.layers_[1::2], model.layers_[2::2]):
+        assert isinstance(rotation, RotationDestructor) and rotation.input_distribution == "normal"
+        assert isinstance(marginal, MarginalDestructor) and marginal.output_distribution == "normal"
+
+
+def test_score_is_the_sum_of_layer_log_dets(banana):
+    X, X_test = banana
+    model = RBIGDestructor(n_layers=3, output_distribution="normal", random_state=0).fit(X)
+    Z, log_det = X_test, np.zeros(len(X_test))
+    for layer in model.layers_:
+        # Each layer on its own: its density is log N(output) + its log-det.
+        output = layer.transform(Z)
+        log_det += layer.score_samples(Z) - norm_logpdf(output).sum(axis=1)
+        Z = output
+    np.testing.assert_allclose(model.transform(X_test), Z, rtol=1e-12)
+    expected = norm_logpdf(Z).sum(axis=1) + log_det
+    np.testing.assert_allclose(model.score_samples(X_test), expected, rtol=1e-10)
+
+
+def test_zero_layers_is_the_marginal_model(banana):
+    X, X_test = banana
+    model = RBIGDestructor(n_layers=0).fit(X)
+    marginal = MarginalDestructor().fit(X)
+    np.testing.assert_allclose(model.score_samples(X_test), marginal.score_samples(X_test), rtol=1e-12)
+    assert model.n_layers_ == 0 and model.total_correlation_ == 0.0
+
+
+def test_fit_transform_matches_transform_after_auto_stop(banana):
+    X, _ = banana
+    model = RBIGDestructor(output_distribution="normal", random_state=0)
+    Z = model.fit_transform(X)
+    np.testing.assert_allclose(Z, model.transform(X), rtol=1e-12, atol=1e-12)
+
+
+class _CountingMarginal(MarginalDestructor):
+    """A marginal destructor that counts the forward passes of all its clones."""
+
+    calls = 0
+
+    def _forward(self, X):
+        type(self).calls += 1
+        return super()._forward(X)
+
+
+def test_fitting_transforms_the_training_data_once(banana):
+    X, _ = banana
+    _CountingMarginal.calls = 0
+    RBIGDestructor(_CountingMarginal(), n_layers=3, tol=0.01, random_state=0).fit(X)
+    assert _CountingMarginal.calls == 4  # one per marginal layer
+
+
+def test_auto_stops_soon_on_gaussian_data():
+    rng = np.random.RandomState(0)
+    X = rng.multivariate_normal([0, 0, 0], [[1, 0.7, 0.3], [0.7, 1, 0.2], [0.3, 0.2, 1]], size=4000)
+    model = RBIGDestructor(random_state=0).fit(X)
+    assert model.n_layers_ <= 2
+    assert model.tc_reductions_[0] > model.tol_ > 0
+
+
+def test_auto_uses_more_layers_on_curved_data_and_drops_the_tail(banana):
+    X, _ = banana
+    model = RBIGDestructor(random_state=0, patience=3).fit(X)
+    assert model.n_layers_ >= 4
+    # The kept model ends on a significant iteration.
+    assert model.tc_reductions_[-1] > model.tol_
+    assert model.n_layers_ <= model.max_layers
+
+
+def test_max_layers_bounds_auto(banana):
+    X, _ = banana
+    model = RBIGDestructor(max_layers=2, random_state=0).fit(X)
+    assert model.n_layers_ <= 2
+
+
+def test_large_tol_keeps_no_iteration(banana):
+    X, _ = banana
+    model = RBIGDestructor(tol=100.0, random_state=0).fit(X)
+    assert model.n_layers_ == 0 and len(model.layers_) == 1
+    assert model.total_correlation_ == 0.0 and model.noise_floor_ == 0.0
+
+
+def test_single_feature_has_no_total_correlation():
+    x = np.random.RandomState(0).exponential(size=(1000, 1))
+    model = RBIGDestructor(random_state=0).fit(x)
+    assert model.n_layers_ == 0 and model.total_correlation_ == 0.0
+    assert model.entropy_ == pytest.approx(1.0, abs=0.05)  # Exp(1) has entropy 1
+
+
+def test_verbose_prints_one_line_per_iteration(banana, capsys):
+    X, _ = banana
+    model = RBIGDestructor(verbose=1, patience=2, random_state=0).fit(X)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == model.n_layers_ + 2  # plus the dropped iterations
+    assert lines[0].startswith("[RBIGDestructor] iteration 1: TC reduction")
+
+
+def test_beats_the_marginal_model_and_nears_the_truth(banana):
+    X, X_test = banana
+    model = RBIGDestructor(random_state=0).fit(X)
+    marginal = MarginalDestructor().fit(X)
+    truth = _banana_logpdf(X_test).mean()
+    assert model.score(X_test) > marginal.score(X_test) + 0.3
+    assert truth - model.score(X_test) < 0.25  # measured: 0.18 nats at n = 3000
+
+
+def test_gaussianizes_the_training_data(banana):
+    X, _ = banana
+    Z = RBIGDestructor(output_distribution="normal", random_state=0).fit_transform(X)
+    np.testing.assert_allclose(np.cov(Z.T), np.eye(2), atol=0.06)
+    for j in range(2):
+        assert stats.kstest(Z[:, j], "norm").statistic < 0.03
+
+
+def test_samples_follow_the_data(banana):
+    X, _ = banana
+    model = RBIGDestructor(random_state=0).fit(X)
+    S = model.sample(4000, random_state=1)
+    np.testing.assert_allclose(S.mean(axis=0), X.mean(axis=0), atol=0.08)
+    np.testing.assert_allclose(np.cov(S.T), np.cov(X.T), atol=0.12)
+    # Curvature is reproduced: the conditional mean of x1 grows with x0**2.
+    assert np.corrcoef(S[:, 0] ** 2, S[:, 1])[0, 1] > 0.7
+
+
+def test_random_state_reproducible(banana):
+    X, X_test = banana
+    first = RBIGDestructor(rotation="random", n_layers=3, random_state=0).fit(X)
+    again = RBIGDestructor(rotation="random", n_layers=3, random_state=0).fit(X)
+    other = RBIGDestructor(rotation="random", n_layers=3, random_state=1).fit(X)
+    np.testing.assert_array_equal(first.score_samples(X_test), again.score_samples(X_test))
+    assert not np.allclose(first.score_samples(X_test), other.score_samples(X_test))
+
+
+def test_grid_search_reaches_marginal_density_parameters(banana):
+    X, _ = banana
+    model = RBIGDestructor(MarginalDestructor(HistogramDensity()), n_layers=2, tol=0.01)
+    search = GridSearchCV(model, {"marginal__density__bins": [3, 40]}, cv=3).fit(X)
+    assert search.best_params_ == {"marginal__density__bins": 40}
+    assert all(layer.densities_[0].n_bins_ == 40 for layer in search.best_estimator_.layers_[::2])
+
+
+def test_rotation_template_parameters_are_reachable(banana):
+    X, _ = banana
+    model = RBIGDestructor(rotation=RotationDestructor("sliced"), n_layers=1, tol=0.01, random_state=0)
+    model.set_params(rotation__n_directions=1, rotation__max_iter=5).fit(X)
+    assert model.layers_[1].n_directions == 1 and model.layers_[1].rotation == "sliced"
+
+
+def test_marginal_must_be_a_destructor(banana):
+    X, _ = banana
+    with pytest.raises(ValueError, match="'marginal' parameter of RBIGDestructor"):
+        RBIGDestructor(GaussianDensity()).fit(X)
+    with pytest.raises(ValueError, match="'rotation' parameter must be a destructor"):
+        RBIGDestructor(rotation=PCA()).fit(X)
+
+
+def test_far_rows_have_finite_scores(banana):
+    X, _ = banana
+    model = RBIGDestructor(random_state=0).fit(X)
+    far = np.array([[1e3, -1e3], [-50.0, 80.0], [0.0, 1e6]])
+    assert np.all(np.isfinite(model.score_samples(far)))
+    assert np.all(np.isfinite(model.transform(far)))
