@@ -4,7 +4,16 @@ Each entry maps a name to ``factory(X_train, quick) -> estimator`` with ``fit``
 and ``score_samples``. ``quick`` asks for a cheaper configuration.
 """
 
-from destructors import DeepDestructor, GaussianDestructor, MarginalDestructor
+from destructors import (
+    DeepDestructor,
+    GaussianDestructor,
+    GaussianMixtureDestructor,
+    MarginalDestructor,
+    RBIGDestructor,
+    deep_copula,
+    deep_rbig,
+    deep_trees,
+)
 
 from . import baselines
 
@@ -12,6 +21,11 @@ DEFAULT_MODEL = "destructors default"
 
 MODELS = {
     DEFAULT_MODEL: lambda X, quick: DeepDestructor(random_state=0),
+    "deep RBIG": lambda X, quick: deep_rbig(random_state=0, max_layers=20 if quick else 100),
+    "deep copula": lambda X, quick: deep_copula(random_state=0, max_layers=20 if quick else 100),
+    "deep trees": lambda X, quick: deep_trees(random_state=0, max_layers=20 if quick else 100),
+    "RBIG": lambda X, quick: RBIGDestructor(random_state=0, max_layers=20 if quick else 100),
+    "mixture destructor": lambda X, quick: GaussianMixtureDestructor("auto", n_average=5, random_state=0),
     "gaussian": lambda X, quick: GaussianDestructor(),
     "marginal histograms": lambda X, quick: MarginalDestructor(),
     "gaussian_mixture": lambda X, quick: baselines.tuned_gaussian_mixture(X),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import sklearn
+from threadpoolctl import threadpool_limits
 
 import destructors
 from destructors.datasets import BENCHMARKS, load_benchmark
@@ -136,6 +137,8 @@ def _parser():
     parser.add_argument("--n-train", type=int, default=None, help="training rows of synthetic data (default 20000, quick 2000)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="output folder (default benchmarks/results)")
     parser.add_argument("--name", default="benchmarks", help="base name of the output files")
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="BLAS threads for every model, baselines included (default 1: same for all)")
     return parser
 
 
@@ -150,8 +153,10 @@ def main(argv=None):
         if name not in MODELS:
             raise SystemExit(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
     n_train = args.n_train or (2000 if args.quick else 20000)
-    rows = run(datasets, models, n_train, quick=args.quick)
+    with threadpool_limits(limits=args.blas_threads, user_api="blas"):
+        rows = run(datasets, models, n_train, quick=args.quick)
     environment = {
+        "blas_threads": args.blas_threads,
         "destructors": destructors.__version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__,
         "python": platform.python_version(), "machine": platform.machine(), "quick": args.quick, "n_train": n_train,
     }
@@ -159,7 +164,8 @@ def main(argv=None):
     (args.out / f"{args.name}.json").write_text(json.dumps({"environment": environment, "results": rows}, indent=1))
     header = (f"Benchmarks ({'quick' if args.quick else 'full'} run; synthetic data: {n_train} training rows; "
               f"destructors {environment['destructors']}, scikit-learn {environment['scikit-learn']}, "
-              f"numpy {environment['numpy']}, {environment['machine']}). Regenerate with `python -m benchmarks"
+              f"numpy {environment['numpy']}, {environment['machine']}, {args.blas_threads} BLAS thread(s) for every "
+              f"model). Regenerate with `python -m benchmarks"
               f"{' --quick' if args.quick else ''}`.")
     (args.out / f"{args.name}.md").write_text(markdown(rows, header))
     print(f"wrote {args.out / (args.name + '.json')} and {args.out / (args.name + '.md')}")

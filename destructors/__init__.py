@@ -12,7 +12,7 @@ from .autoregressive import (
 )
 from .base import BaseDestructor, CanonicalDestructor
 from .composite import CompositeDestructor, IdentityDestructor
-from .deep import DeepDestructor, DeepDestructorCV
+from .deep import DeepDestructor, DeepDestructorCV, deep_copula, deep_rbig, deep_trees
 from .gaussian import GaussianDestructor
 from .information import entropy, kl_divergence, mutual_information, total_correlation
 from .marginal import MarginalDestructor
@@ -24,8 +24,10 @@ from .univariate import (
     BaseUnivariateDensity,
     GaussianDensity,
     HistogramDensity,
+    KDEDensity,
     SplineDensity,
 )
+
 from ._version import __version__ as __version__
 
 __all__ = [
@@ -36,12 +38,16 @@ __all__ = [
     "CompositeDestructor",
     "DeepDestructor",
     "DeepDestructorCV",
+    "deep_copula",
+    "deep_rbig",
+    "deep_trees",
     "GaussianDensity",
     "GaussianDestructor",
     "GaussianMixtureDensity",
     "GaussianMixtureDestructor",
     "HistogramDensity",
     "IdentityDestructor",
+    "KDEDensity",
     "MarginalDestructor",
     "RBIGDestructor",
     "RotationDestructor",

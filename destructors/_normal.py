@@ -16,8 +16,9 @@ _U_MAX = 1.0 - np.finfo(np.float64).epsneg
 
 
 def norm_logpdf(z):
-    """Log density of the standard normal, elementwise."""
-    return -0.5 * np.square(z) - LOG_SQRT_2PI
+    """Log density of the standard normal, elementwise (-inf beyond |z| ~ 1e154)."""
+    with np.errstate(over="ignore"):
+        return -0.5 * np.square(z) - LOG_SQRT_2PI
 
 
 def z_from_log_cdf_sf(log_cdf, log_sf):

@@ -130,6 +130,14 @@ class BaseDestructor(
         self._fit(X)
         return self._forward(X)
 
+    def _resolved_params(self):
+        """Parameters whose data-driven values (such as ``"auto"``) fitting resolved.
+
+        A stack that refits a layer on more rows sets these on the clone, so
+        the refit reuses the choice instead of searching again.
+        """
+        return {}
+
     def _fit_layer(self, X):
         """Fit as a layer of a stack: no input validation, returns ``(Z, log_det)``."""
         self._validate_params()

@@ -20,30 +20,82 @@ from .base import BaseDestructor, make_layer, resolve_random_state
 from .composite import CompositeDestructor, LayerStack
 from .gaussian import GaussianDestructor
 from .marginal import MarginalDestructor
+from .mixture import GaussianMixtureDestructor
+from .rotation import RotationDestructor
+from .tree import TreeDensity, TreeDestructor
 
-__all__ = ["DeepDestructor", "DeepDestructorCV"]
+__all__ = [
+    "DeepDestructor",
+    "DeepDestructorCV",
+    "deep_copula",
+    "deep_rbig",
+    "deep_trees",
+    "default_init_candidates",
+    "default_layer_candidates",
+]
 
 _SEED_MAX = np.iinfo(np.int32).max
 
 
-def _default_layer():
-    return CompositeDestructor([("marginal", MarginalDestructor()), ("gaussian", GaussianDestructor())])
+def default_init_candidates():
+    """First-layer candidates of the default deep model.
+
+    Marginal histograms (then the layers capture the dependence), and a
+    Gaussian mixture whose size is chosen on held-out rows, averaged over five
+    EM fits (one component is the full Gaussian).
+    """
+    return [MarginalDestructor(), GaussianMixtureDestructor("auto", n_average=5)]
+
+
+def default_layer_candidates():
+    """Later-layer candidates of the default deep model, the best kept at each layer.
+
+    A full-covariance Gaussian (the copula step), an RBIG step (a random
+    rotation then marginal histograms) and a density tree.
+    """
+    return [
+        GaussianDestructor(),
+        CompositeDestructor([("rotation", RotationDestructor("random")), ("marginal", MarginalDestructor())]),
+        TreeDestructor(),
+    ]
+
+
+def _log_likelihood(Z, log_det):
+    return norm_logpdf(Z).sum(axis=1) + log_det
 
 
 def _mean_log_likelihood(Z, log_det):
-    return float(np.mean(norm_logpdf(Z).sum(axis=1) + log_det))
+    return float(np.mean(_log_likelihood(Z, log_det)))
+
+
+def _significant(gain, tol):
+    """Whether per-row held-out gains show progress beyond ``tol`` and their noise.
+
+    The mean gain must exceed ``tol`` plus one standard error of the mean, so
+    that on a few held-out rows a layer is not kept for a lucky draw.
+    """
+    if gain.size < 2:
+        return gain.mean() > tol
+    return gain.mean() > tol + gain.std(ddof=1) / np.sqrt(gain.size)
 
 
 class _Growth:
-    """What growing a stack produced: layers, score curves and final training output."""
+    """A grown stack: its layers, the template chosen for each, score curves, training output."""
 
-    def __init__(self, layers, train_scores, validation_scores, best_n_layers, Z, log_det):
-        self.layers = layers
-        self.train_scores = np.asarray(train_scores)
-        self.validation_scores = None if validation_scores is None else np.asarray(validation_scores)
-        self.best_n_layers = best_n_layers
-        self.Z = Z
-        self.log_det = log_det
+    def __init__(self, init_index):
+        self.init_index = init_index
+        self.layers, self.choices = [], []
+        self.train_scores, self.validation_scores = [], None
+        self.best_n_layers = 0
+        self.Z = self.log_det = None
+
+    @property
+    def best_validation(self):
+        return self.validation_scores[self.best_n_layers]
+
+
+def _as_list(value):
+    return list(value) if isinstance(value, list) else [value]
 
 
 class _BaseDeep(LayerStack):
@@ -52,7 +104,8 @@ class _BaseDeep(LayerStack):
     _parameter_constraints: dict = {
         **BaseDestructor._parameter_constraints,
         "destructor": [HasMethods(["fit", "transform"]), list, None],
-        "init_destructor": [HasMethods(["fit", "transform"]), None],
+        "init_destructor": [HasMethods(["fit", "transform"]), list, None],
+        "layer_choice": [StrOptions({"best", "cycle"})],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "max_layers": [Interval(Integral, 0, None, closed="left")],
@@ -60,83 +113,122 @@ class _BaseDeep(LayerStack):
         "random_state": ["random_state"],
     }
 
-    def _layer_templates(self):
-        templates = self.destructor if isinstance(self.destructor, list) else [self.destructor]
-        templates = [_default_layer() if t is None else t for t in templates]
+    def _check_templates(self, templates, parameter):
         if not templates:
-            raise ValueError(f"{type(self).__name__}: destructor must not be an empty list.")
-        for template in templates + [self._init_template()]:
+            raise ValueError(f"{type(self).__name__}: {parameter} must not be an empty list.")
+        for template in templates:
             if not isinstance(template, BaseDestructor):
                 raise TypeError(
                     f"{type(self).__name__}: layers must be destructors (BaseDestructor), "
-                    f"got {type(template).__name__}."
+                    f"got {type(template).__name__} in {parameter}."
                 )
         return templates
 
-    def _init_template(self):
-        return MarginalDestructor() if self.init_destructor is None else self.init_destructor
+    def _layer_templates(self):
+        if self.destructor is None:
+            return default_layer_candidates()
+        return self._check_templates(_as_list(self.destructor), "destructor")
+
+    def _init_templates(self):
+        if self.init_destructor is None:
+            return default_init_candidates()
+        return self._check_templates(_as_list(self.init_destructor), "init_destructor")
 
     def _unit_input(self):
-        return self._init_template()._unit_input()
+        return self._init_templates()[0]._unit_input()
 
-    def _report(self, k, train, validation, previous, seconds):
+    def _choosing(self, templates):
+        return self.layer_choice == "best" and len(templates) > 1
+
+    def _report(self, branch, k, choice, train, validation, previous, seconds):
         if not self.verbose:
             return
-        name = type(self).__name__
         if validation is None:
             line = f"train log-likelihood {train: .4f}"
         else:
             change = "" if k == 0 else f" ({validation - previous:+.4f})"
             line = f"validation log-likelihood {validation: .4f}{change}"
-        print(f"[{name}] layer {k:3d}  {line}  {seconds:.2f} s", flush=True)
+        print(f"[{type(self).__name__}] {branch} layer {k:3d} {choice:<30} {line}  {seconds:.2f} s", flush=True)
 
-    def _grow(self, X, X_val, rng, max_new_layers, stop_early):
-        """Fit an initial layer and up to ``max_new_layers`` more on ``X``.
+    def _next_layer(self, templates, k, Z, Z_val, rng, choice):
+        """Fit the next layer: the replayed, cycled or best-on-validation template."""
+        if choice is None and not (self._choosing(templates) and Z_val is not None):
+            choice = (k - 1) % len(templates)
+        if choice is not None:
+            layer = make_layer(templates[choice], rng.randint(_SEED_MAX))
+            return choice, layer, layer._fit_layer(Z)
+        best = None
+        for index, template in enumerate(templates):
+            layer = make_layer(template, rng.randint(_SEED_MAX))
+            fitted = layer._fit_layer(Z)
+            score = _mean_log_likelihood(*layer._forward(Z_val))
+            if best is None or score > best[0]:
+                best = (score, index, layer, fitted)
+        return best[1:]
 
-        With ``X_val``, track the held-out log-likelihood after each layer and,
-        if ``stop_early``, stop once it has not improved by more than ``tol``
-        for ``n_iter_no_change`` layers in a row.
+    def _grow(self, X, X_val, rng, init_index, max_new_layers, stop_early, replay=None, init_params=None):
+        """Fit initial layer ``init_index`` and up to ``max_new_layers`` more on ``X``.
+
+        With ``X_val``, track the held-out log-likelihood after each layer,
+        choose each layer's template on it (``layer_choice="best"``) and, if
+        ``stop_early``, stop once it has not improved by more than ``tol``
+        for ``n_iter_no_change`` layers in a row. ``replay`` gives the
+        templates to use, as chosen by an earlier growth.
         """
-        templates = self._layer_templates()
+        inits, templates = self._init_templates(), self._layer_templates()
+        growth = _Growth(init_index)
+        branch = type(inits[init_index]).__name__
         start = time.perf_counter()
-        init = make_layer(self._init_template(), rng.randint(_SEED_MAX))
+        init = make_layer(inits[init_index], rng.randint(_SEED_MAX)).set_params(**(init_params or {}))
         Z, log_det = init._fit_layer(X)
-        layers = [init]
-        train_scores = [_mean_log_likelihood(Z, log_det)]
-        validation_scores = best_n = None
+        growth.layers.append(init)
+        growth.train_scores.append(_mean_log_likelihood(Z, log_det))
         if X_val is not None:
             Z_val, log_det_val = init._forward(X_val)
-            validation_scores = [_mean_log_likelihood(Z_val, log_det_val)]
-            best, best_n, stalled = validation_scores[0], 0, 0
-        first_validation = validation_scores[0] if validation_scores else None
-        self._report(0, train_scores[0], first_validation, np.nan, time.perf_counter() - start)
+            best_rows = _log_likelihood(Z_val, log_det_val)
+            growth.validation_scores = [float(best_rows.mean())]
+            stalled = 0
+        validation = growth.validation_scores[0] if X_val is not None else None
+        self._report(branch, 0, type(init).__name__, growth.train_scores[0], validation, None, time.perf_counter() - start)
 
         for k in range(1, max_new_layers + 1):
             start = time.perf_counter()
-            layer = make_layer(templates[(k - 1) % len(templates)], rng.randint(_SEED_MAX))
-            Z, layer_log_det = layer._fit_layer(Z)
+            choice = None if replay is None else replay[k - 1]
+            choice, layer, (Z, layer_log_det) = self._next_layer(
+                templates, k, Z, Z_val if X_val is not None else None, rng, choice
+            )
             log_det = log_det + layer_log_det
-            layers.append(layer)
-            train_scores.append(_mean_log_likelihood(Z, log_det))
+            growth.layers.append(layer)
+            growth.choices.append(choice)
+            growth.train_scores.append(_mean_log_likelihood(Z, log_det))
+            name = type(templates[choice]).__name__
             if X_val is None:
-                self._report(k, train_scores[-1], None, None, time.perf_counter() - start)
+                self._report(branch, k, name, growth.train_scores[-1], None, None, time.perf_counter() - start)
                 continue
             Z_val, layer_log_det_val = layer._forward(Z_val)
             log_det_val = log_det_val + layer_log_det_val
-            validation_scores.append(_mean_log_likelihood(Z_val, log_det_val))
-            self._report(k, train_scores[-1], validation_scores[-1], validation_scores[-2], time.perf_counter() - start)
-            if validation_scores[-1] > best + self.tol:
-                best, best_n, stalled = validation_scores[-1], k, 0
+            rows = _log_likelihood(Z_val, log_det_val)
+            scores = growth.validation_scores
+            scores.append(float(rows.mean()))
+            self._report(branch, k, name, growth.train_scores[-1], scores[-1], scores[-2], time.perf_counter() - start)
+            if _significant(rows - best_rows, self.tol):
+                growth.best_n_layers, best_rows, stalled = k, rows, 0
             else:
                 stalled += 1
             if stop_early and stalled >= self.n_iter_no_change:
                 break
-        return _Growth(layers, train_scores, validation_scores, best_n, Z, log_det)
+        if X_val is None:
+            growth.best_n_layers = len(growth.layers) - 1
+        growth.train_scores = np.asarray(growth.train_scores)
+        if growth.validation_scores is not None:
+            growth.validation_scores = np.asarray(growth.validation_scores)
+        growth.Z, growth.log_det = Z, log_det
+        return growth
 
     def _store(self, growth, n_layers):
         self.layers_ = growth.layers[: n_layers + 1]
         self.n_layers_ = n_layers
-        self.train_scores_ = growth.train_scores
+        self.train_scores_ = growth.train_scores[: n_layers + 1]
 
     # ------------------------------------------------ partial evaluation
     def _n_stack(self, n_layers):
@@ -216,46 +308,68 @@ class DeepDestructor(_BaseDeep):
     """Stack destructor layers until held-out likelihood stops improving.
 
     The initial layer (``init_destructor``) maps the raw data into the unit
-    cube; each further layer is a clone of ``destructor`` (or of the templates
-    of a list, taken in turn) fitted to the output of the layers before it,
-    with its own seed drawn from ``random_state``. Layers exchange Gaussian
-    views and ``score_samples`` is one pass over the stack.
+    cube; each further layer is a clone of a template destructor fitted to
+    the output of the layers before it, with its own seed drawn from
+    ``random_state``. Layers exchange Gaussian views and ``score_samples`` is
+    one pass over the stack.
 
-    With ``n_layers="auto"``, a fraction ``validation_fraction`` of the rows is
-    held out; layers are added while the held-out mean log-likelihood improves
-    by more than ``tol``, stopping after ``n_iter_no_change`` layers without
-    improvement (or at ``max_layers``). The stack is then truncated to the
-    best depth (``refit=False``) or refitted on all rows with that depth
-    (``refit=True``).
+    Choices are made on held-out rows (a fraction ``validation_fraction``):
+
+    - with several initial candidates, each grows its own stack and the
+      stack with the best held-out log-likelihood is kept;
+    - with several layer templates and ``layer_choice="best"``, every
+      template is fitted at each layer and the best on held-out rows kept
+      (``"cycle"`` takes the templates in turn instead, for example a
+      rotation then a marginal layer);
+    - with ``n_layers="auto"``, layers are added while the held-out mean
+      log-likelihood improves by more than ``tol``, stopping after
+      ``n_iter_no_change`` layers without improvement (or at ``max_layers``),
+      and the best depth is kept.
+
+    The chosen stack is then refitted on all rows (``refit=True``, replaying
+    the chosen templates) or kept as fitted on the other rows.
+
+    The defaults make a model that adapts to the data: a first layer chosen
+    between marginal histograms and a Gaussian mixture of validated size
+    (averaged over five EM fits), then at each layer the best of a
+    full-covariance Gaussian (the copula step), an RBIG step (a random
+    rotation then marginal histograms) and a density tree.
 
     Parameters
     ----------
     destructor : destructor, list of destructors or None, default=None
-        Template of each layer after the first, or a list of templates used
-        in turn (for example a rotation, then a marginal layer). ``None`` uses
-        a marginal layer followed by a full-covariance Gaussian. Grid search
-        reaches ``destructor__<param>`` when it is a single template.
-    init_destructor : destructor or None, default=None
-        The initial layer, from the data space into the cube. ``None`` uses
-        ``MarginalDestructor()``.
+        Template of each layer after the first, or a list of templates
+        (chosen per layer or cycled, see ``layer_choice``). ``None`` uses
+        :func:`default_layer_candidates`. Grid search reaches
+        ``destructor__<param>`` when it is a single template.
+    init_destructor : destructor, list of destructors or None, default=None
+        The initial layer, from the data space into the cube, or a list of
+        candidates each growing its own stack. ``None`` uses
+        :func:`default_init_candidates`.
+    layer_choice : {"best", "cycle"}, default="best"
+        With several layer templates: fit them all at each layer and keep
+        the best on held-out rows, or use them in turn.
     n_layers : int or "auto", default="auto"
         Number of layers after the initial one, or ``"auto"`` for early
         stopping on held-out likelihood.
     validation_fraction : float, default=0.1
-        Fraction of rows held out for early stopping.
+        Fraction of rows held out to make the choices above.
     tol : float, default=1e-3
         Minimum improvement of the held-out mean log-likelihood (nats) that
-        counts as progress.
+        counts as progress; the improvement, paired row by row with the best
+        stack so far, must also exceed one standard error, so that few
+        held-out rows do not let noise deepen the stack.
     n_iter_no_change : int, default=5
         Layers without progress before stopping.
     max_layers : int, default=100
         Upper bound on the depth with ``n_layers="auto"``.
-    refit : bool, default=False
-        With ``n_layers="auto"``, refit the chosen depth on all rows instead
-        of keeping the stack fitted on the training part.
+    refit : bool, default=True
+        Refit the chosen stack on all rows (replaying its templates and the
+        values its layers resolved, such as a mixture's size), instead of
+        keeping it as fitted without the held-out rows.
     verbose : int, default=0
-        Print one line per layer: its held-out (or training) log-likelihood,
-        the improvement and the seconds it took.
+        Print one line per layer: its template, its held-out (or training)
+        log-likelihood, the improvement and the seconds it took.
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split and each layer.
     output_distribution : {"uniform", "normal"}, default="uniform"
@@ -267,12 +381,16 @@ class DeepDestructor(_BaseDeep):
         The fitted initial layer followed by ``n_layers_`` layers.
     n_layers_ : int
         Number of layers after the initial one.
-    train_scores_ : ndarray of shape (n_fitted + 1,)
-        Training mean log-likelihood after each fitted layer (index 0: the
-        initial layer alone), including layers dropped by early stopping.
-    validation_scores_ : ndarray of shape (n_fitted + 1,) or None
-        Held-out mean log-likelihood after each fitted layer, with
-        ``n_layers="auto"``.
+    train_scores_ : ndarray of shape (n_layers_ + 1,)
+        Training mean log-likelihood of the final stack after each layer
+        (index 0: the initial layer alone).
+    validation_scores_ : ndarray of shape (n_grown + 1,) or None
+        Held-out mean log-likelihood after each layer grown for the chosen
+        stack, including layers dropped by early stopping; ``None`` when no
+        choice needed held-out rows.
+    init_scores_ : ndarray of shape (n_init_candidates,) or None
+        Best held-out mean log-likelihood of the stack grown from each
+        initial candidate.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -286,15 +404,20 @@ class DeepDestructor(_BaseDeep):
     --------
     >>> import numpy as np
     >>> from sklearn.datasets import make_moons
-    >>> from destructors import DeepDestructor
-    >>> X, _ = make_moons(2000, noise=0.05, random_state=0)
-    >>> model = DeepDestructor(random_state=0).fit(X[:1500])
-    >>> model.n_layers_ >= 1
-    True
-    >>> bool(model.score(X[1500:]) > model.score_samples(X[1500:], n_layers=0).mean())
-    True
+    >>> from destructors import DeepDestructor, MarginalDestructor, TreeDestructor
+    >>> X, _ = make_moons(1000, noise=0.05, random_state=0)
+    >>> model = DeepDestructor(random_state=0).fit(X[:800])
+    >>> type(model.layers_[0]).__name__, bool(model.score(X[800:]) > -0.6)
+    ('GaussianMixtureDestructor', True)
     >>> model.sample(3, random_state=0).shape
     (3, 2)
+
+    A deep stack of trees after a marginal layer, depth chosen on held-out rows:
+
+    >>> trees = DeepDestructor(TreeDestructor(), init_destructor=MarginalDestructor(),
+    ...                        random_state=0).fit(X[:800])
+    >>> bool(trees.score(X[800:]) > trees.score_samples(X[800:], n_layers=0).mean())
+    True
     """
 
     _parameter_constraints: dict = {
@@ -309,18 +432,20 @@ class DeepDestructor(_BaseDeep):
         destructor=None,
         *,
         init_destructor=None,
+        layer_choice="best",
         n_layers="auto",
         validation_fraction=0.1,
         tol=1e-3,
         n_iter_no_change=5,
         max_layers=100,
-        refit=False,
+        refit=True,
         verbose=0,
         random_state=None,
         output_distribution="uniform",
     ):
         self.destructor = destructor
         self.init_destructor = init_destructor
+        self.layer_choice = layer_choice
         self.n_layers = n_layers
         self.validation_fraction = validation_fraction
         self.tol = tol
@@ -335,54 +460,81 @@ class DeepDestructor(_BaseDeep):
         n_validation = int(np.ceil(self.validation_fraction * X.shape[0]))
         if n_validation < 1 or X.shape[0] - n_validation < 2:
             raise ValueError(
-                f"DeepDestructor with n_layers='auto' holds out validation_fraction="
-                f"{self.validation_fraction} of the rows and needs at least 2 rows to fit "
-                f"and 1 to validate; got {X.shape[0]} rows. Pass an integer n_layers."
+                f"DeepDestructor holds out validation_fraction={self.validation_fraction} "
+                f"of the rows to choose its depth and layers, and needs at least 2 rows to "
+                f"fit and 1 to validate; got {X.shape[0]} rows. Pass an integer n_layers, "
+                "a single init_destructor and a single destructor template."
             )
         return train_test_split(X, test_size=n_validation, random_state=rng)
 
     def _fit_forward(self, X):
         rng = resolve_random_state(self.random_state)
-        if self.n_layers != "auto":
-            growth = self._grow(X, None, rng, self.n_layers, stop_early=False)
-            self.validation_scores_ = None
+        inits, templates = self._init_templates(), self._layer_templates()
+        auto = self.n_layers == "auto"
+        self.validation_scores_ = self.init_scores_ = None
+        if not (auto or len(inits) > 1 or self._choosing(templates)):
+            growth = self._grow(X, None, rng, 0, self.n_layers, stop_early=False)
             self._store(growth, self.n_layers)
             return growth.Z, growth.log_det
+
         X_fit, X_val = self._split(X, rng)
-        growth = self._grow(X_fit, X_val, rng, self.max_layers, stop_early=True)
-        self.validation_scores_ = growth.validation_scores
-        if self.refit:
-            growth_all = self._grow(X, None, rng, growth.best_n_layers, stop_early=False)
-            self._store(growth_all, growth.best_n_layers)
-            self.train_scores_ = growth.train_scores
-            return growth_all.Z, growth_all.log_det
-        self._store(growth, growth.best_n_layers)
-        return self._forward(X)
+        depth = self.max_layers if auto else self.n_layers
+        branches = [self._grow(X_fit, X_val, rng, i, depth, stop_early=auto) for i in range(len(inits))]
+        if not auto:
+            for branch in branches:
+                branch.best_n_layers = self.n_layers
+        best = max(branches, key=lambda branch: branch.best_validation)
+        self.init_scores_ = np.array([branch.best_validation for branch in branches])
+        self.validation_scores_ = best.validation_scores
+        n_layers = best.best_n_layers
+        if not self.refit:
+            self._store(best, n_layers)
+            return self._forward(X)
+        growth = self._grow(
+            X, None, rng, best.init_index, n_layers, stop_early=False,
+            replay=best.choices[:n_layers], init_params=best.layers[0]._resolved_params(),
+        )
+        self._store(growth, n_layers)
+        return growth.Z, growth.log_det
 
     def _fit(self, X):
         self._fit_forward(X)
 
 
-def _fold_curve(model, X, train, test, seed):
+def _fold_growths(model, X, train, test, seed):
+    """Grow every initial candidate's stack on a fold, validated on the rest."""
     rng = np.random.RandomState(seed)
-    growth = model._grow(X[train], X[test], rng, model.max_layers, stop_early=True)
-    return growth.validation_scores
+    return [
+        model._grow(X[train], X[test], rng, i, model.max_layers, stop_early=True)
+        for i in range(len(model._init_templates()))
+    ]
+
+
+def _majority(votes):
+    values, counts = np.unique(np.asarray(votes), return_counts=True)
+    return int(values[np.argmax(counts)])
 
 
 class DeepDestructorCV(_BaseDeep):
     """Deep destructor whose depth is chosen by K-fold cross-validation.
 
-    For each fold, layers are grown on the other folds while the held-out
-    fold's mean log-likelihood is recorded after every layer (stopping early
-    as :class:`DeepDestructor` does). The depth with the best mean over the
-    folds is then refitted on all rows.
+    For each fold, a stack is grown on the other folds from each initial
+    candidate while the held-out fold's mean log-likelihood is recorded after
+    every layer (stopping early, and choosing layer templates, as
+    :class:`DeepDestructor` does). The initial candidate and depth with the
+    best mean over the folds are then refitted on all rows, each layer using
+    the template most folds chose for it.
 
     Parameters
     ----------
     destructor : destructor, list of destructors or None, default=None
-        Template of each layer after the first (see :class:`DeepDestructor`).
-    init_destructor : destructor or None, default=None
-        The initial layer; ``None`` uses ``MarginalDestructor()``.
+        Template of each layer after the first, or a list of templates (see
+        :class:`DeepDestructor`).
+    init_destructor : destructor, list of destructors or None, default=None
+        The initial layer or its candidates (see :class:`DeepDestructor`).
+    layer_choice : {"best", "cycle"}, default="best"
+        With several layer templates: the best on the held-out fold at each
+        layer, or in turn.
     cv : int or cross-validation splitter, default=5
         Number of folds (shuffled with ``random_state``) or a splitter such
         as :class:`~sklearn.model_selection.KFold`.
@@ -404,8 +556,11 @@ class DeepDestructorCV(_BaseDeep):
     Attributes
     ----------
     cv_scores_ : ndarray of shape (n_folds, n_tried + 1)
-        Held-out mean log-likelihood of each fold after each layer; a fold
-        that stopped early keeps its last value.
+        Held-out mean log-likelihood of each fold after each layer, for the
+        chosen initial candidate; a fold that stopped early keeps its last
+        value.
+    init_scores_ : ndarray of shape (n_init_candidates,)
+        Best mean cross-validated log-likelihood of each initial candidate.
     n_layers_ : int
         Chosen number of layers after the initial one.
     layers_ : list of destructors
@@ -420,9 +575,10 @@ class DeepDestructorCV(_BaseDeep):
     Examples
     --------
     >>> import numpy as np
-    >>> from destructors import DeepDestructorCV
+    >>> from destructors import DeepDestructorCV, MarginalDestructor, TreeDestructor
     >>> X = np.random.default_rng(0).gamma(2.0, size=(600, 2))
-    >>> model = DeepDestructorCV(cv=3, max_layers=5, random_state=0).fit(X)
+    >>> model = DeepDestructorCV(TreeDestructor(), init_destructor=MarginalDestructor(),
+    ...                          cv=3, max_layers=5, random_state=0).fit(X)
     >>> model.cv_scores_.shape[0], bool(model.n_layers_ == model.cv_scores_.mean(axis=0).argmax())
     (3, True)
     """
@@ -438,6 +594,7 @@ class DeepDestructorCV(_BaseDeep):
         destructor=None,
         *,
         init_destructor=None,
+        layer_choice="best",
         cv=5,
         tol=1e-3,
         n_iter_no_change=5,
@@ -449,6 +606,7 @@ class DeepDestructorCV(_BaseDeep):
     ):
         self.destructor = destructor
         self.init_destructor = init_destructor
+        self.layer_choice = layer_choice
         self.cv = cv
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
@@ -460,19 +618,127 @@ class DeepDestructorCV(_BaseDeep):
 
     def _fit_forward(self, X):
         rng = resolve_random_state(self.random_state)
+        self._layer_templates()
         splitter = self.cv
         if isinstance(splitter, Integral):
             splitter = KFold(n_splits=splitter, shuffle=True, random_state=rng.randint(_SEED_MAX))
         folds = list(splitter.split(X))
-        curves = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fold_curve)(self, X, train, test, rng.randint(_SEED_MAX)) for train, test in folds
+        per_fold = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fold_growths)(self, X, train, test, rng.randint(_SEED_MAX)) for train, test in folds
         )
-        length = max(len(c) for c in curves)
-        self.cv_scores_ = np.array([np.pad(c, (0, length - len(c)), mode="edge") for c in curves])
-        best = int(np.argmax(self.cv_scores_.mean(axis=0)))
-        growth = self._grow(X, None, rng, best, stop_early=False)
-        self._store(growth, best)
+        best = None
+        self.init_scores_ = np.empty(len(per_fold[0]))
+        for i in range(len(per_fold[0])):
+            growths = [fold[i] for fold in per_fold]
+            length = max(len(g.validation_scores) for g in growths)
+            curves = np.array([np.pad(g.validation_scores, (0, length - len(g.validation_scores)), mode="edge")
+                               for g in growths])
+            depth = int(np.argmax(curves.mean(axis=0)))
+            self.init_scores_[i] = curves.mean(axis=0)[depth]
+            if best is None or self.init_scores_[i] > self.init_scores_[best[0]]:
+                best = (i, depth, curves, growths)
+        init_index, depth, self.cv_scores_, growths = best
+        replay = [_majority([g.choices[k] for g in growths if len(g.choices) > k]) for k in range(depth)]
+        growth = self._grow(X, None, rng, init_index, depth, stop_early=False, replay=replay)
+        self._store(growth, depth)
         return growth.Z, growth.log_det
 
     def _fit(self, X):
         self._fit_forward(X)
+
+
+# ------------------------------------------------------------------ presets
+def deep_rbig(rotation="random", density=None, **params):
+    """RBIG-style deep destructor: marginal layers alternated with rotations.
+
+    The first layer is a :class:`MarginalDestructor`; each further layer
+    rotates the Gaussian view, then Gaussianizes each feature again. Unlike
+    :class:`RBIGDestructor`, which stops on total correlation, the depth is
+    chosen on held-out likelihood.
+
+    Parameters
+    ----------
+    rotation : {"random", "pca", "ica", "sliced"}, default="random"
+        Rotation of each layer (see :class:`RotationDestructor`).
+    density : univariate density or None, default=None
+        Density of the marginal layers (``None``: histograms).
+    **params
+        Further parameters of :class:`DeepDestructor`.
+
+    Returns
+    -------
+    model : DeepDestructor
+        The unfitted preset.
+
+    Examples
+    --------
+    >>> from destructors import deep_rbig
+    >>> deep_rbig("pca", max_layers=20).destructor
+    CompositeDestructor(steps=[('rotation', RotationDestructor()),
+                               ('marginal', MarginalDestructor())])
+    """
+    layer = CompositeDestructor(
+        [("rotation", RotationDestructor(rotation)), ("marginal", MarginalDestructor(density))]
+    )
+    return DeepDestructor(layer, init_destructor=MarginalDestructor(density), **params)
+
+
+def deep_copula(density=None, **params):
+    """Deep Gaussian-copula destructor: marginal layers alternated with whitening.
+
+    Each layer is a Gaussian copula (marginal Gaussianization, then a
+    full-covariance Gaussian that removes the linear dependence left), so one
+    layer is the classic Gaussian copula and further layers take the
+    non-linear dependence out step by step.
+
+    Parameters
+    ----------
+    density : univariate density or None, default=None
+        Density of the marginal layers (``None``: histograms).
+    **params
+        Further parameters of :class:`DeepDestructor`.
+
+    Returns
+    -------
+    model : DeepDestructor
+        The unfitted preset.
+
+    Examples
+    --------
+    >>> from destructors import deep_copula
+    >>> deep_copula(n_layers=3).n_layers
+    3
+    """
+    layer = CompositeDestructor([("marginal", MarginalDestructor(density)), ("gaussian", GaussianDestructor())])
+    return DeepDestructor(layer, init_destructor=MarginalDestructor(density), **params)
+
+
+def deep_trees(splitter="best", max_leaf_nodes=None, **params):
+    """Deep tree destructor: marginal layer, then density-tree layers.
+
+    Trees capture sharp, axis-aligned structure (hard edges, discrete-like
+    data) that smooth layers blur. ``splitter="random"`` gives the cheap
+    random trees of deep stacks; give them ``max_leaf_nodes``.
+
+    Parameters
+    ----------
+    splitter : {"best", "random"}, default="best"
+        How each tree is grown (see :class:`TreeDensity`).
+    max_leaf_nodes : int or None, default=None
+        Largest number of leaves of each tree.
+    **params
+        Further parameters of :class:`DeepDestructor`.
+
+    Returns
+    -------
+    model : DeepDestructor
+        The unfitted preset.
+
+    Examples
+    --------
+    >>> from destructors import deep_trees
+    >>> deep_trees("random", max_leaf_nodes=32).destructor.tree_density.splitter
+    'random'
+    """
+    tree = TreeDestructor(TreeDensity(splitter, max_leaf_nodes=max_leaf_nodes))
+    return DeepDestructor(tree, init_destructor=MarginalDestructor(), **params)

@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from ._kde import BinnedGaussianKDE, bandwidth_rule
 from ._normal import norm_logpdf, z_from_log_cdf_sf
 from ._piecewise import PiecewiseCDF
 from .base import resolve_random_state
@@ -28,6 +29,7 @@ __all__ = [
     "BaseUnivariateDensity",
     "GaussianDensity",
     "HistogramDensity",
+    "KDEDensity",
     "SplineDensity",
 ]
 
@@ -373,3 +375,129 @@ class SplineDensity(_TailedDensity):
         self.knots_ = knots
         self.n_knots_ = knots.size
         self.cdf_ = PiecewiseCDF(knots, masses, tails, knot_densities=slopes)
+
+
+class KDEDensity(BaseUnivariateDensity):
+    """Gaussian kernel density estimate, evaluated and inverted in linear time.
+
+    The density is the mean of normal densities of standard deviation ``h``
+    (the bandwidth) centred on the training values,
+    ``f(x) = 1 / (n h) sum_i phi((x - x_i) / h)``, and its CDF the mean of
+    their normal CDFs. It is smooth, positive on the whole real line, with
+    Gaussian tails, and equals :class:`~sklearn.neighbors.KernelDensity`
+    with the same bandwidth, but its CDF, survival function and quantiles
+    come with it, and evaluating it costs the same whatever the number of
+    training values.
+
+    Parameters
+    ----------
+    bandwidth : float or {"scott", "silverman"}, default="scott"
+        Standard deviation ``h`` of the kernel, or the rule choosing it from
+        the standard deviation ``sigma``, the interquartile range ``IQR`` and
+        the number ``n`` of training values:
+
+        - ``"scott"``: ``(4/3)^(1/5) sigma n^(-1/5)``, about
+          ``1.06 sigma n^(-1/5)``, the normal reference rule, optimal when the
+          data are normal;
+        - ``"silverman"``: ``0.9 min(sigma, IQR / 1.349) n^(-1/5)``, narrower
+          and more robust to outliers and to several modes (``sigma`` alone
+          when more than half the values are tied, so that ``IQR = 0``).
+
+        Bandwidths are raised to at least :func:`spread_floor` (``1e-10``
+        times the largest ``|x|``), so a feature without spread gets a
+        narrow kernel rather than none, as in :class:`GaussianDensity`.
+
+    Attributes
+    ----------
+    bandwidth_ : float
+        The bandwidth used.
+    kde_ : BinnedGaussianKDE
+        The fitted evaluator (in ``destructors._kde``), holding the cell
+        moments, the tabulated grid and the tail clusters.
+
+    Notes
+    -----
+    Nothing costs ``n_train * n_test``. Values are rounded to cells of
+    ``h / 32`` to ``h / 64`` (a power of two, so positions stay exact) that
+    keep the moments of their offsets to order 7, so that each cell adds the
+    exact sum of its kernels up to a Hermite-series truncation. Where cells
+    are dense, the density, its CDF and its survival function are tabulated
+    at the cell centres (FFT convolution, checked and redone directly where
+    values are small; the CDF summed from the left, the survival function
+    from the right) and their logarithms interpolated by quintic Hermite
+    polynomials with exact derivatives; sparse regions sum the nearby cells
+    directly. Beyond 6 bandwidths from the data (past the extremes or in
+    wide gaps) the tails are summed in log space over moment clusters of
+    the points near the edge, refined with the distance so that the series
+    always converges. Quantiles come from a safeguarded Newton iteration on
+    ``log F`` or ``log (1 - F)``. ``destructors._kde`` describes the method
+    in full. Fitting costs a sort plus a grid of at most ``max(2^16, n)``
+    nodes; evaluating or inverting a value costs a bounded amount of work
+    whatever ``n``.
+
+    **Accuracy.** Against the exact estimate, the relative error of the
+    density, the CDF and the survival function (the absolute error of their
+    logarithms) is below ``1e-10``: the tests check this bound against brute
+    force on normal, bimodal, exponential, Cauchy, tied, widely spaced and
+    constant data with bandwidths from ``1e-4`` to ``3``, in the bulk, near
+    the edges and far out. The largest error measured is ``3e-11`` (the
+    density on the grid near a sparse edge); on smooth data it is ``1e-12``
+    or less. In the far tails the logarithms are exact to rounding (relative
+    error ``1e-15`` from 50 to ``10^6`` bandwidths out), down to the most
+    negative float about ``1e154`` bandwidths away. Quantiles invert the CDF
+    to rounding, so the Gaussian view recovers ``x`` to within a few times
+    the conditioning of the CDF, ``eps min(F, 1 - F) / (f(x) |x|)``: about
+    ``1e-13`` relative among the data and at any distance beyond them, less
+    where the CDF is nearly flat. Inside a gap wider than about 17
+    bandwidths between training values the CDF is constant to double
+    precision, and a point maps back to another point of the same gap.
+
+    **Tails.** The tails are those of the kernel: held-out values several
+    bandwidths beyond the training range get very low log densities (about
+    ``-d^2 / 2`` at ``d`` bandwidths), which can dominate a mean
+    log-likelihood on heavy-tailed data. :class:`SplineDensity` and
+    :class:`HistogramDensity`, with half-Cauchy tails, are safer there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.neighbors import KernelDensity
+    >>> from destructors import KDEDensity
+    >>> x = np.random.default_rng(0).standard_normal(1000)
+    >>> density = KDEDensity().fit(x)
+    >>> round(density.bandwidth_, 3)
+    0.26
+    >>> points = np.array([-40.0, -2.0, 0.0, 3.0])
+    >>> exact = KernelDensity(bandwidth=density.bandwidth_).fit(x[:, None])
+    >>> np.allclose(density.logpdf(points), exact.score_samples(points[:, None]), rtol=1e-12)
+    True
+    >>> float(density.ppf([0.975])[0])  # doctest: +NUMBER
+    1.93
+    >>> bool(np.isfinite(density.logpdf([-1e6, 1e6])).all())
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "bandwidth": [Interval(Real, 0, None, closed="neither"), StrOptions({"scott", "silverman"})],
+    }
+
+    def __init__(self, bandwidth="scott"):
+        self.bandwidth = bandwidth
+
+    def _fit(self, x):
+        x = np.sort(x)
+        if isinstance(self.bandwidth, str):
+            bandwidth = bandwidth_rule(x, self.bandwidth)
+        else:
+            bandwidth = float(self.bandwidth)
+        self.bandwidth_ = max(bandwidth, float(spread_floor(x)))
+        self.kde_ = BinnedGaussianKDE(x, self.bandwidth_)
+
+    def _evaluate(self, x):
+        return self.kde_.evaluate(x)
+
+    def _ppf_log(self, log_q):
+        return self.kde_.ppf_log(log_q)
+
+    def _isf_log(self, log_s):
+        return self.kde_.isf_log(log_s)

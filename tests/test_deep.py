@@ -9,7 +9,7 @@ from scipy import stats
 from sklearn.base import clone
 from sklearn.datasets import make_moons
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -18,10 +18,14 @@ from destructors import (
     DeepDestructor,
     DeepDestructorCV,
     GaussianDestructor,
+    GaussianMixtureDestructor,
     HistogramDensity,
     IdentityDestructor,
     MarginalDestructor,
+    RotationDestructor,
+    TreeDestructor,
 )
+from destructors.deep import _significant, default_init_candidates, default_layer_candidates
 
 
 @pytest.fixture(scope="module")
@@ -30,66 +34,139 @@ def moons():
     return X, y
 
 
-def _layer():
+def _copula_layer():
     return CompositeDestructor([("marginal", MarginalDestructor()), ("gaussian", GaussianDestructor())])
 
 
-def test_fixed_depth_builds_that_many_layers(moons):
+def _simple(**params):
+    """A fast deep model: marginal first layer, copula layers."""
+    return DeepDestructor(_copula_layer(), init_destructor=MarginalDestructor(), random_state=0, **params)
+
+
+# ------------------------------------------------------------------ mechanics
+def test_fixed_depth_with_single_templates_uses_every_row(moons):
     X, _ = moons
-    model = DeepDestructor(n_layers=4, random_state=0).fit(X)
+    model = _simple(n_layers=4).fit(X)
     assert model.n_layers_ == 4 and len(model.layers_) == 5
-    assert model.validation_scores_ is None and model.train_scores_.shape == (5,)
-    # Each layer is a fitted clone with its own seed, working in the Gaussian view.
+    # No choice to make: no validation split, every layer saw all rows.
+    assert model.validation_scores_ is None and model.init_scores_ is None
+    assert model.train_scores_.shape == (5,)
+    assert model.layers_[0].densities_[0].cdf_.p_left == pytest.approx(1 / (len(X) + 1))
     assert all(layer.output_distribution == "normal" for layer in model.layers_)
     assert len({id(layer) for layer in model.layers_}) == 5
 
 
 def test_early_stopping_keeps_the_best_depth(moons):
     X, _ = moons
-    model = DeepDestructor(random_state=0, n_iter_no_change=3, max_layers=30).fit(X)
+    model = _simple(n_iter_no_change=3, max_layers=30, refit=False).fit(X)
     scores = model.validation_scores_
-    assert model.n_layers_ == int(np.argmax(scores))
-    assert len(scores) <= model.n_layers_ + 3 + 1
     assert len(model.layers_) == model.n_layers_ + 1
+    # Layers after the kept depth brought no significant progress.
+    assert len(scores) <= model.n_layers_ + 3 + 1
+    assert scores[model.n_layers_] >= scores[0]
 
 
-def test_tol_stops_on_small_improvements(moons):
+def test_large_tol_keeps_only_the_initial_layer(moons):
     X, _ = moons
-    model = DeepDestructor(random_state=0, tol=1e3).fit(X)
-    assert model.n_layers_ == 0
+    assert _simple(tol=1e3).fit(X).n_layers_ == 0
 
 
-def test_refit_uses_all_rows(moons):
+def test_progress_must_beat_its_standard_error():
+    signs = np.tile([1.0, -1.0], 10)
+    # Mean gain 0.05 nats, but rows scatter by 0.5: standard error 0.11.
+    assert not _significant(0.05 + 0.5 * signs, 1e-3)
+    assert _significant(0.05 + 0.01 * signs, 1e-3)
+    assert not _significant(0.05 + 0.01 * signs, 0.1)
+    # The same mean gain over many rows is significant.
+    assert _significant(0.05 + 0.5 * np.tile([1.0, -1.0], 1000), 1e-3)
+
+
+def test_refit_replays_the_chosen_stack_on_all_rows(moons):
     X, _ = moons
-    truncated = DeepDestructor(random_state=0).fit(X)
-    refit = DeepDestructor(random_state=0, refit=True).fit(X)
+    truncated = _simple(refit=False).fit(X)
+    refit = _simple(refit=True).fit(X)
     assert refit.n_layers_ == truncated.n_layers_
-    # The refitted initial layer saw every row: its tail mass is 1 / (n + 1).
     assert refit.layers_[0].densities_[0].cdf_.p_left == pytest.approx(1 / (len(X) + 1))
     n_fit = len(X) - int(np.ceil(0.1 * len(X)))
     assert truncated.layers_[0].densities_[0].cdf_.p_left == pytest.approx(1 / (n_fit + 1))
-    assert refit.train_scores_.shape == truncated.train_scores_.shape
+    assert refit.train_scores_.shape == (refit.n_layers_ + 1,)
+
+
+def test_refit_reuses_resolved_parameters():
+    X, _ = make_moons(1500, noise=0.05, random_state=1)
+    model = DeepDestructor(
+        init_destructor=GaussianMixtureDestructor("auto", random_state=0), n_layers=0, random_state=0
+    ).fit(X)
+    chosen = model.layers_[0]
+    # The refitted first layer was given the size that "auto" resolved.
+    assert chosen.get_params()["n_components"] == chosen.n_components_ > 1
+    assert chosen.aic_ is None
 
 
 def test_same_seed_same_model_and_global_rng_untouched(moons):
     X, _ = moons
     state = np.random.get_state()[1].copy()
-    a = DeepDestructor(n_layers=3, random_state=7).fit(X).score_samples(X)
-    b = DeepDestructor(n_layers=3, random_state=7).fit(X).score_samples(X)
+    a = _simple(n_layers=3).fit(X).score_samples(X)
+    b = _simple(n_layers=3).fit(X).score_samples(X)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(np.random.get_state()[1], state)
 
 
-def test_list_of_templates_is_cycled(moons):
+def test_cycle_takes_templates_in_turn(moons):
     X, _ = moons
-    model = DeepDestructor([MarginalDestructor(), GaussianDestructor()], n_layers=4, random_state=0).fit(X)
+    model = DeepDestructor(
+        [RotationDestructor("random"), MarginalDestructor()], init_destructor=MarginalDestructor(),
+        layer_choice="cycle", n_layers=4, random_state=0,
+    ).fit(X)
     kinds = [type(layer).__name__ for layer in model.layers_]
-    assert kinds == ["MarginalDestructor", "MarginalDestructor", "GaussianDestructor", "MarginalDestructor", "GaussianDestructor"]
+    assert kinds == ["MarginalDestructor", "RotationDestructor", "MarginalDestructor", "RotationDestructor", "MarginalDestructor"]
+
+
+def test_best_choice_keeps_the_template_that_helps_most(moons):
+    X, _ = moons
+    # An identity layer never helps; the copula layer does.
+    model = DeepDestructor(
+        [IdentityDestructor(), _copula_layer()], init_destructor=MarginalDestructor(), n_layers=1, random_state=0
+    ).fit(X)
+    assert isinstance(model.layers_[1], CompositeDestructor)
+    assert model.validation_scores_ is not None
+
+
+def test_best_initial_candidate_wins(moons):
+    X, _ = moons
+    model = DeepDestructor(
+        IdentityDestructor(), init_destructor=[GaussianDestructor(), MarginalDestructor()], random_state=0
+    ).fit(X)
+    assert model.init_scores_.shape == (2,)
+    winner = int(np.argmax(model.init_scores_))
+    assert type(model.layers_[0]) is (GaussianDestructor, MarginalDestructor)[winner]
+    assert isinstance(model.layers_[0], MarginalDestructor)  # moons are far from one Gaussian
+
+
+def test_default_candidates():
+    assert [type(t).__name__ for t in default_init_candidates()] == ["MarginalDestructor", "GaussianMixtureDestructor"]
+    assert [type(t).__name__ for t in default_layer_candidates()] == [
+        "GaussianDestructor", "CompositeDestructor", "TreeDestructor"
+    ]
+
+
+def test_default_model_adapts_to_the_data():
+    from destructors.datasets import Checkerboard
+
+    rng = np.random.RandomState(0)
+    # Correlated Gaussian data: the Gaussian mixture branch (one component) wins.
+    X = rng.multivariate_normal([0, 0, 0], [[1, 0.9, 0.5], [0.9, 1, 0.3], [0.5, 0.3, 1]], size=1000)
+    gaussian = DeepDestructor(random_state=0).fit(X)
+    assert isinstance(gaussian.layers_[0], GaussianMixtureDestructor) and gaussian.layers_[0].n_components_ == 1
+    # Uniform squares with hard edges: marginals, then a tree.
+    board = DeepDestructor(random_state=0).fit(Checkerboard().sample(2000, random_state=0))
+    assert isinstance(board.layers_[0], MarginalDestructor)
+    assert any(isinstance(layer, TreeDestructor) for layer in board.layers_[1:])
 
 
 def test_partial_evaluation(moons):
     X, _ = moons
-    model = DeepDestructor(n_layers=3, random_state=0, output_distribution="normal").fit(X)
+    model = _simple(n_layers=3, output_distribution="normal").fit(X)
     first = model.layers_[0]
     np.testing.assert_allclose(model.transform(X, n_layers=0), first.transform(X))
     np.testing.assert_allclose(model.score_samples(X, n_layers=0), first.score_samples(X))
@@ -102,7 +179,7 @@ def test_partial_evaluation(moons):
 
 def test_per_layer_contributions_sum_to_the_score(moons):
     X, _ = moons
-    model = DeepDestructor(n_layers=3, random_state=0).fit(X)
+    model = _simple(n_layers=3).fit(X)
     contributions = model.score_samples_layers(X)
     assert contributions.shape == (len(X), 4)
     np.testing.assert_allclose(contributions.sum(axis=1), model.score_samples(X), rtol=1e-10)
@@ -112,37 +189,42 @@ def test_per_layer_contributions_sum_to_the_score(moons):
 
 def test_verbose_prints_one_line_per_layer(moons, capsys):
     X, _ = moons
-    model = DeepDestructor(random_state=0, verbose=1).fit(X)
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[DeepDestructor] layer")]
+    model = _simple(refit=False, verbose=1).fit(X)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[DeepDestructor]")]
     assert len(lines) == len(model.validation_scores_)
     assert "validation log-likelihood" in lines[1] and lines[1].rstrip().endswith(" s")
+    assert "CompositeDestructor" in lines[1]
 
 
 def test_too_few_rows_for_a_validation_split():
     with pytest.raises(ValueError, match="needs at least 2 rows to fit and 1 to validate"):
-        DeepDestructor(validation_fraction=0.9).fit(np.random.RandomState(0).rand(3, 2))
+        _simple(validation_fraction=0.9).fit(np.random.RandomState(0).rand(3, 2))
 
 
-def test_non_destructor_template_is_rejected(moons):
-    with pytest.raises(TypeError, match="layers must be destructors"):
+def test_non_destructor_templates_are_rejected(moons):
+    with pytest.raises(TypeError, match="layers must be destructors .* in destructor"):
         DeepDestructor(StandardScaler()).fit(moons[0])
+    with pytest.raises(TypeError, match="in init_destructor"):
+        DeepDestructor(init_destructor=[MarginalDestructor(), StandardScaler()]).fit(moons[0])
+    with pytest.raises(ValueError, match="must not be an empty list"):
+        DeepDestructor([]).fit(moons[0])
 
 
 # ----------------------------------------------------- scikit-learn workflows
 def test_pipeline_and_composite_with_a_scaler(moons):
     X, _ = moons
-    pipeline = Pipeline([("scale", StandardScaler()), ("density", DeepDestructor(random_state=0))]).fit(X)
-    assert np.isfinite(pipeline.score(X))
-    composite = CompositeDestructor([("deep", DeepDestructor(random_state=0))]).fit(X)
-    # The composite's score is the density of X itself; the pipeline's is the
-    # density of the scaled data, missing the scaler's log-determinant.
-    assert np.isfinite(composite.score(X))
+    pipeline = Pipeline([("scale", StandardScaler()), ("density", _simple())]).fit(X)
+    composite = CompositeDestructor([("deep", _simple())]).fit(X)
+    # The pipeline scores the scaled data, missing the scaler's log-determinant;
+    # the composite scores X itself.
+    gap = composite.score(X) - pipeline.score(X)
+    assert gap == pytest.approx(-np.log(X.std(axis=0)).sum(), abs=0.05)
 
 
 def test_grid_search_ranks_by_held_out_log_likelihood(moons):
     X, _ = moons
     search = GridSearchCV(
-        DeepDestructor(_layer(), random_state=0),
+        DeepDestructor(_copula_layer(), init_destructor=MarginalDestructor(), random_state=0),
         {"destructor__marginal__density": [HistogramDensity(bins=2), HistogramDensity(bins=40)], "n_layers": [0, 2]},
         cv=3,
         n_jobs=2,
@@ -150,15 +232,13 @@ def test_grid_search_ranks_by_held_out_log_likelihood(moons):
     assert search.best_params_["destructor__marginal__density"].bins == 40
     assert search.best_params_["n_layers"] == 2
     # The ranking score is the held-out mean log-likelihood of each fold.
-    from sklearn.model_selection import KFold
-
     best = clone(search.best_estimator_)
     held_out = [clone(best).fit(X[tr]).score(X[te]) for tr, te in KFold(3).split(X)]
     assert search.best_score_ == pytest.approx(np.mean(held_out))
 
 
 def test_gaussianize_features_before_a_classifier(moons):
-    X, y = moons
+    X, y = moons[0][:1200], moons[1][:1200]
     rng = np.random.RandomState(0)
     X_skew = np.column_stack([np.exp(X[:, 0]), X[:, 1] ** 3 + 0.1 * rng.standard_normal(len(X))])
     model = make_pipeline(DeepDestructor(output_distribution="normal", random_state=0), LogisticRegression())
@@ -168,12 +248,12 @@ def test_gaussianize_features_before_a_classifier(moons):
     np.testing.assert_allclose(Z.mean(axis=0), 0, atol=0.05)
     np.testing.assert_allclose(np.cov(Z.T), np.eye(2), atol=0.1)
     for j in range(2):
-        assert stats.kstest(Z[:, j], "norm").statistic < 0.03
+        assert stats.kstest(Z[:, j], "norm").statistic < 0.04
 
 
 def test_clone_params_pickle_and_joblib_of_a_deep_model(moons, tmp_path):
     X, _ = moons
-    model = DeepDestructor(IdentityDestructor(), n_layers=100, random_state=0).fit(X)
+    model = DeepDestructor(IdentityDestructor(), init_destructor=MarginalDestructor(), n_layers=100, random_state=0).fit(X)
     assert len(model.layers_) == 101
     params = model.get_params(deep=True)
     assert "destructor__input_distribution" in params
@@ -189,16 +269,19 @@ def test_set_output_pandas(moons):
     pd = pytest.importorskip("pandas")
     X, _ = moons
     frame = pd.DataFrame(X, columns=["x", "y"])
-    out = DeepDestructor(n_layers=1, random_state=0).set_output(transform="pandas").fit(frame).transform(frame)
-    assert list(out.columns) == ["x", "y"]
-    partial = DeepDestructor(n_layers=1, random_state=0).set_output(transform="pandas").fit(frame).transform(frame, n_layers=0)
-    assert isinstance(partial, pd.DataFrame)
+    model = _simple(n_layers=1).set_output(transform="pandas").fit(frame)
+    assert list(model.transform(frame).columns) == ["x", "y"]
+    assert isinstance(model.transform(frame, n_layers=0), pd.DataFrame)
 
 
 # ------------------------------------------------------------- cross-validation
+def _simple_cv(**params):
+    return DeepDestructorCV(_copula_layer(), init_destructor=MarginalDestructor(), random_state=0, **params)
+
+
 def test_cv_chooses_the_best_mean_depth(moons):
     X, _ = moons
-    model = DeepDestructorCV(cv=3, max_layers=6, random_state=0).fit(X)
+    model = _simple_cv(cv=3, max_layers=6).fit(X)
     assert model.cv_scores_.shape[0] == 3
     assert model.n_layers_ == int(np.argmax(model.cv_scores_.mean(axis=0)))
     assert len(model.layers_) == model.n_layers_ + 1
@@ -207,15 +290,50 @@ def test_cv_chooses_the_best_mean_depth(moons):
 
 def test_cv_parallel_folds_match_serial(moons):
     X, _ = moons
-    serial = DeepDestructorCV(cv=3, max_layers=3, random_state=0).fit(X)
-    parallel = DeepDestructorCV(cv=3, max_layers=3, n_jobs=2, random_state=0).fit(X)
+    serial = _simple_cv(cv=3, max_layers=3).fit(X)
+    parallel = _simple_cv(cv=3, max_layers=3, n_jobs=2).fit(X)
     np.testing.assert_array_equal(serial.cv_scores_, parallel.cv_scores_)
     np.testing.assert_array_equal(serial.score_samples(X), parallel.score_samples(X))
 
 
-def test_cv_accepts_a_splitter(moons):
-    from sklearn.model_selection import KFold
+def test_cv_accepts_a_splitter_and_chooses_initial_candidates(moons):
+    X, _ = moons
+    model = DeepDestructorCV(
+        IdentityDestructor(), init_destructor=[GaussianDestructor(), MarginalDestructor()],
+        cv=KFold(4), max_layers=2, random_state=0,
+    ).fit(X)
+    assert model.cv_scores_.shape[0] == 4
+    assert model.init_scores_.shape == (2,)
+    assert isinstance(model.layers_[0], MarginalDestructor)
+
+
+def test_cv_replays_the_majority_template(moons):
+    X, _ = moons
+    model = DeepDestructorCV(
+        [IdentityDestructor(), _copula_layer()], init_destructor=MarginalDestructor(), cv=3, max_layers=2, random_state=0
+    ).fit(X)
+    assert model.n_layers_ >= 1
+    assert isinstance(model.layers_[1], CompositeDestructor)
+
+
+# -------------------------------------------------------------------- presets
+def test_presets_are_configured_deep_destructors(moons):
+    from destructors import deep_copula, deep_rbig, deep_trees
 
     X, _ = moons
-    model = DeepDestructorCV(cv=KFold(4), max_layers=2, random_state=0).fit(X)
-    assert model.cv_scores_.shape[0] == 4
+    rbig = deep_rbig("pca", random_state=0).fit(X)
+    assert isinstance(rbig.layers_[0], MarginalDestructor)
+    assert all(isinstance(layer.layers_[0], RotationDestructor) for layer in rbig.layers_[1:])
+    assert rbig.score(X) > MarginalDestructor().fit(X).score(X)
+    copula = deep_copula(n_layers=1, random_state=0).fit(X)
+    assert [type(step).__name__ for step in copula.layers_[1].layers_] == ["MarginalDestructor", "GaussianDestructor"]
+    trees = deep_trees("random", max_leaf_nodes=8, n_layers=3, random_state=0).fit(X)
+    assert all(isinstance(layer, TreeDestructor) for layer in trees.layers_[1:])
+    assert trees.layers_[1].tree_density_.n_leaves_ <= 8
+
+
+def test_preset_parameters_reach_grid_search(moons):
+    from destructors import deep_rbig
+
+    params = deep_rbig().get_params()
+    assert "destructor__rotation__rotation" in params and "destructor__marginal__density" in params
