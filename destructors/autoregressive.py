@@ -100,7 +100,7 @@ class AutoregressiveDestructor(BaseDestructor):
         The order used: ``order_[k]`` is the feature conditioned ``k``-th.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` had string column names.
 
     See Also

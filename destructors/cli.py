@@ -1,66 +1,422 @@
-"""Command-line interface: ``destructors <command>`` or ``python -m destructors``."""
+"""Command-line interface: ``destructors <command>`` or ``python -m destructors``.
+
+Commands: ``fit``, ``score``, ``sample``, ``transform``, ``info`` and ``demo``;
+``destructors <command> --help`` describes each. Bad usage and unreadable
+data exit with code 2 and a one-line message.
+"""
 
 import argparse
+import ast
 import sys
 import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main", "read_data"]
+
+MODELS = {
+    "deep": "DeepDestructor() - the adaptive default",
+    "rbig": "RBIGDestructor() - rotation-based iterative Gaussianization",
+    "deep-rbig": "deep_rbig() - marginal layers alternated with random rotations",
+    "copula": "deep_copula() - stacked Gaussian copulas",
+    "tree": "deep_trees() - marginal layer, then density trees",
+    "mixture": 'GaussianMixtureDestructor("auto", n_average=5)',
+    "gaussian": "GaussianDestructor() - one full-covariance Gaussian",
+    "marginal": "MarginalDestructor() - independent histogram marginals",
+}
 
 
-__all__ = ["main"]
+class UsageError(Exception):
+    """A problem with the command line or its input files, reported in one line."""
 
 
-def _two_moons(n_samples, random_state):
-    from sklearn.datasets import make_moons
+# ------------------------------------------------------------------- input
+def read_data(path):
+    """Read a numeric table from CSV, TSV, ``.npy`` or ``.npz``.
 
-    X, _ = make_moons(n_samples=n_samples, noise=0.05, random_state=random_state)
-    return X
+    A CSV or TSV file may start with a header row (detected when its first
+    row is not numeric). Missing files, ragged rows, non-numeric cells and
+    NaN raise :class:`UsageError` with a one-line message.
+
+    Parameters
+    ----------
+    path : str or Path
+        File to read. A ``.npz`` archive must hold one array, or one named
+        ``X``.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        The data, as float64.
+    names : list of str or None
+        Column names from a header row.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    suffix = path.suffix.lower()
+    names = None
+    if suffix == ".npy":
+        X = np.load(path, allow_pickle=False)
+    elif suffix == ".npz":
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.keys())
+            if "X" in keys:
+                X = archive["X"]
+            elif len(keys) == 1:
+                X = archive[keys[0]]
+            else:
+                raise UsageError(f"{path}: an .npz file must hold one array or one named 'X', found {keys}")
+    else:
+        X, names = _read_text(path, "\t" if suffix in (".tsv", ".tab") else ",")
+    X = np.asarray(X)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise UsageError(f"{path}: expected a non-empty 2-D table of numbers, got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        raise UsageError(f"{path}: expected real numbers, got dtype {X.dtype}")
+    X = X.astype(np.float64)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise UsageError(f"{path}: row {row + 1}, column {col + 1} is {X[row, col]}; remove or impute missing values")
+    return X, names
+
+
+def _read_text(path, delimiter):
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    if not lines:
+        raise UsageError(f"{path}: the file is empty")
+    rows = [[cell.strip() for cell in line.split(delimiter)] for line in lines]
+    names = None
+    if not _numeric_row(rows[0]):
+        names, rows = rows[0], rows[1:]
+    if not rows:
+        raise UsageError(f"{path}: only a header, no data rows")
+    width = len(names) if names else len(rows[0])
+    values = np.empty((len(rows), width))
+    for i, row in enumerate(rows):
+        line = i + (2 if names else 1)
+        if len(row) != width:
+            raise UsageError(f"{path}: line {line} has {len(row)} fields, expected {width}")
+        for j, cell in enumerate(row):
+            try:
+                values[i, j] = float(cell)
+            except ValueError:
+                raise UsageError(f"{path}: line {line}, column {j + 1}: {cell!r} is not a number") from None
+    return values, names
+
+
+def _numeric_row(cells):
+    try:
+        [float(cell) for cell in cells]
+    except ValueError:
+        return False
+    return True
+
+
+def _write(array, path, names=None):
+    """Write an array to a file (by suffix) or, without a path, as CSV to stdout."""
+    if path is None:
+        np.savetxt(sys.stdout, array, delimiter=",", fmt="%.17g")
+        return
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        np.save(path, array)
+    else:
+        header = ",".join(names) if names else ""
+        np.savetxt(path, array, delimiter="\t" if path.suffix.lower() == ".tsv" else ",",
+                   fmt="%.17g", header=header, comments="")
+
+
+def _load_model(path):
+    import joblib
+
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"no such model file: {path}")
+    try:
+        return joblib.load(path)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is a usage error here
+        raise UsageError(f"{path}: not a saved model ({type(error).__name__}: {error})") from None
+
+
+def _parse_value(text):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def make_model(name, params=(), random_state=0, verbose=0):
+    """Build the named model, with ``k=v`` parameters applied by ``set_params``."""
+    from . import (
+        DeepDestructor,
+        GaussianDestructor,
+        GaussianMixtureDestructor,
+        MarginalDestructor,
+        RBIGDestructor,
+        deep_copula,
+        deep_rbig,
+        deep_trees,
+    )
+
+    factories = {
+        "deep": lambda: DeepDestructor(random_state=random_state, verbose=verbose),
+        "rbig": lambda: RBIGDestructor(random_state=random_state, verbose=verbose),
+        "deep-rbig": lambda: deep_rbig(random_state=random_state, verbose=verbose),
+        "copula": lambda: deep_copula(random_state=random_state, verbose=verbose),
+        "tree": lambda: deep_trees(random_state=random_state, verbose=verbose),
+        "mixture": lambda: GaussianMixtureDestructor("auto", n_average=5, random_state=random_state),
+        "gaussian": GaussianDestructor,
+        "marginal": MarginalDestructor,
+    }
+    model = factories[name]()
+    settings = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param takes key=value, got {item!r}")
+        settings[key] = _parse_value(value)
+    try:
+        model.set_params(**settings)
+    except ValueError as error:
+        raise UsageError(str(error).splitlines()[0]) from None
+    return model
+
+
+# ----------------------------------------------------------------- commands
+def fit(args):
+    """Fit a model, report its held-out log-likelihood, save it with joblib."""
+    import joblib
+    from sklearn.model_selection import train_test_split
+
+    X, names = read_data(args.data)
+    model = make_model(args.model, args.param, args.random_state, verbose=1 if args.progress else 0)
+    _echo(f"{args.data}: {X.shape[0]} rows, {X.shape[1]} features; model {type(model).__name__}")
+    if args.test_fraction > 0:
+        X_train, X_test = train_test_split(X, test_size=args.test_fraction, random_state=args.random_state)
+        start = time.perf_counter()
+        model.fit(X_train)
+        _echo(f"fit on {len(X_train)} rows in {time.perf_counter() - start:.2f} s")
+        print(f"held-out mean log-likelihood: {model.score(X_test):.6f} nats per row ({len(X_test)} rows)")
+        if args.refit:
+            _echo("refitting on all rows")
+    if args.test_fraction == 0 or args.refit:
+        start = time.perf_counter()
+        model.fit(X)
+        _echo(f"fit on {len(X)} rows in {time.perf_counter() - start:.2f} s")
+    joblib.dump(model, args.output)
+    _echo(f"saved to {args.output}")
+    return 0
+
+
+def score(args):
+    """Per-row log-likelihood (stdout or a file) and their mean (stderr)."""
+    model = _load_model(args.model)
+    X, _ = read_data(args.data)
+    scores = _call(model.score_samples, X)
+    _write(scores[:, None], args.output)
+    _echo(f"mean log-likelihood: {scores.mean():.6f} nats per row ({len(scores)} rows)")
+    return 0
+
+
+def sample(args):
+    """Draw rows from a saved model."""
+    model = _load_model(args.model)
+    if args.n_samples < 1:
+        raise UsageError(f"-n takes a positive number of samples, got {args.n_samples}")
+    _write(model.sample(args.n_samples, random_state=args.random_state), args.output)
+    return 0
+
+
+def transform(args):
+    """Destroy data with a saved model: uniform or standard normal features."""
+    model = _load_model(args.model)
+    X, names = read_data(args.data)
+    if args.output_distribution:
+        model.set_params(output_distribution=args.output_distribution)
+    _write(_call(model.transform, X), args.output, names)
+    return 0
+
+
+def info(args):
+    """Describe a saved model: class, version, features, layers, parameters, scores."""
+    model = _load_model(args.model)
+    state = model.__getstate__() if hasattr(model, "__getstate__") else {}
+    print(f"model: {type(model).__name__}")
+    print(f"saved with destructors {state.get('_destructors_version', 'unknown')}")
+    print(f"features: {getattr(model, 'n_features_in_', 'unknown')}")
+    layers = getattr(model, "layers_", None)
+    if layers is not None:
+        print(f"layers: {len(layers)}")
+        for k, layer in enumerate(layers):
+            print(f"  {k:3d} {type(layer).__name__}")
+    for attribute in ("train_scores_", "validation_scores_", "init_scores_"):
+        values = getattr(model, attribute, None)
+        if values is not None:
+            print(f"{attribute}: {np.array2string(np.asarray(values), precision=4, max_line_width=100)}")
+    print("parameters:")
+    for key, value in sorted(model.get_params(deep=False).items()):
+        print(f"  {key} = {value!r}")
+    return 0
 
 
 def demo(args):
-    """Fit the default model on bundled two-moons data and report held-out log-likelihood."""
+    """Fit the default model on bundled two-moons data; compare with scikit-learn."""
+    from sklearn.mixture import GaussianMixture
     from sklearn.model_selection import train_test_split
+    from sklearn.neighbors import KernelDensity
 
-    from .composite import CompositeDestructor
-    from .gaussian import GaussianDestructor
-    from .marginal import MarginalDestructor
+    from . import DeepDestructor
+    from .datasets import TwoMoons
 
-    X = _two_moons(args.n_samples, args.random_state)
+    moons = TwoMoons(n_grid=args.n_samples, noise=0.05)
+    X = moons.sample(args.n_samples, random_state=args.random_state)
     X_train, X_test = train_test_split(X, test_size=0.25, random_state=args.random_state)
+    truth = float(np.mean(moons.log_density(X_test)))
+    print(f"two moons (make_moons, noise 0.05): {len(X_train)} training rows, {len(X_test)} held-out rows")
+    print(f"true density: {truth:.4f} nats per row on the held-out rows\n")
     models = {
-        "gaussian (baseline)": GaussianDestructor(),
-        "marginal + gaussian copula": CompositeDestructor(
-            [("marginal", MarginalDestructor()), ("gaussian", GaussianDestructor())]
+        "destructors DeepDestructor()": lambda: DeepDestructor(random_state=args.random_state),
+        "GaussianMixture, tuned": lambda: _tuned(
+            [GaussianMixture(k, random_state=args.random_state) for k in (2, 4, 8, 16, 32, 64)], X_train
+        ),
+        "KernelDensity, tuned": lambda: _tuned(
+            [KernelDensity(bandwidth=b) for b in np.geomspace(0.01, 0.3, 10)], X_train
         ),
     }
-    print(f"two moons (noise 0.05): {len(X_train)} training rows, {len(X_test)} held-out rows")
-    print(f"{'model':<30} {'held-out mean log-likelihood':>30} {'fit seconds':>12}")
-    for name, model in models.items():
+    print(f"{'model':<30} {'held-out log-lik':>17} {'KL gap':>8} {'fit s':>7}")
+    fitted = {}
+    for name, make in models.items():
         start = time.perf_counter()
-        model.fit(X_train)
+        model = make().fit(X_train) if name.startswith("destructors") else make()
         seconds = time.perf_counter() - start
-        print(f"{name:<30} {model.score(X_test):>30.4f} {seconds:>12.3f}")
+        held_out = float(np.mean(model.score_samples(X_test)))
+        print(f"{name:<30} {held_out:>17.4f} {truth - held_out:>8.4f} {seconds:>7.2f}")
+        fitted[name] = model
+    if not args.no_plot:
+        _demo_plot(fitted["destructors DeepDestructor()"], X_train, args.plot)
     return 0
+
+
+def _tuned(candidates, X):
+    """The candidate with the best mean log-likelihood on the last 20% of ``X``, refitted on all of it."""
+    from sklearn.base import clone
+
+    cut = int(0.8 * len(X))
+    scores = [np.mean(clone(c).fit(X[:cut]).score_samples(X[cut:])) for c in candidates]
+    return clone(candidates[int(np.argmax(scores))]).fit(X)
+
+
+def _demo_plot(model, X, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        _echo("matplotlib is not installed: no picture (pip install 'destructors[plot]')")
+        return
+    grid = np.linspace(-1.5, 2.5, 200), np.linspace(-1.0, 1.5, 150)
+    mesh = np.stack(np.meshgrid(*grid), axis=-1).reshape(-1, 2)
+    density = np.exp(model.score_samples(mesh)).reshape(150, 200)
+    samples = model.sample(len(X), random_state=0)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharex=True, sharey=True)
+    axes[0].scatter(*X.T, s=1, alpha=0.5)
+    axes[0].set_title("training data")
+    axes[1].pcolormesh(*grid, density, shading="auto", cmap="viridis")
+    axes[1].set_title("learned density")
+    axes[2].scatter(*samples.T, s=1, alpha=0.5, color="tab:orange")
+    axes[2].set_title("samples from the model")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    _echo(f"wrote {path}")
+
+
+# ------------------------------------------------------------------ plumbing
+def _echo(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def _call(method, X):
+    try:
+        return method(X)
+    except ValueError as error:
+        raise UsageError(str(error).splitlines()[0]) from None
 
 
 def _parser():
     parser = argparse.ArgumentParser(
         prog="destructors",
-        description="Density destructors: fit, score and sample density models.",
+        description="Density destructors: fit, score, sample and transform density models.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    run_demo = commands.add_parser(
-        "demo", help="fit the default model on bundled two-moons data and print its held-out score"
-    )
-    run_demo.add_argument("--n-samples", type=int, default=4000, help="rows to generate (default: 4000)")
-    run_demo.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
-    run_demo.set_defaults(handler=demo)
+
+    p = commands.add_parser("fit", help="fit a model to a data file and save it",
+                            description=fit.__doc__ + " Data: CSV (header detected), TSV, .npy or .npz.")
+    p.add_argument("data", help="training data file")
+    p.add_argument("-o", "--output", required=True, help="where to save the fitted model (joblib)")
+    p.add_argument("--model", choices=list(MODELS), default="deep",
+                   help="; ".join(f"{k}: {v}" for k, v in MODELS.items()))
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="model parameter, e.g. --param max_layers=20 (repeatable)")
+    p.add_argument("--test-fraction", type=float, default=0.2,
+                   help="rows held out to report the log-likelihood (0: skip; default 0.2)")
+    p.add_argument("--no-refit", dest="refit", action="store_false",
+                   help="save the model fitted without the held-out rows instead of refitting on all")
+    p.add_argument("--quiet", dest="progress", action="store_false", help="no progress line per layer")
+    p.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
+    p.set_defaults(handler=fit)
+
+    p = commands.add_parser("score", help="per-row log-likelihood of data under a saved model",
+                            description=score.__doc__)
+    p.add_argument("model", help="saved model (from `destructors fit`)")
+    p.add_argument("data", help="data file")
+    p.add_argument("-o", "--output", help="write the scores here instead of stdout")
+    p.set_defaults(handler=score)
+
+    p = commands.add_parser("sample", help="draw rows from a saved model", description=sample.__doc__)
+    p.add_argument("model", help="saved model")
+    p.add_argument("-n", "--n-samples", type=int, default=10, help="number of rows (default 10)")
+    p.add_argument("-o", "--output", help="write here (.csv, .tsv or .npy) instead of stdout")
+    p.add_argument("--random-state", type=int, default=None, help="seed")
+    p.set_defaults(handler=sample)
+
+    p = commands.add_parser("transform", help="map data to uniform or Gaussian features",
+                            description=transform.__doc__)
+    p.add_argument("model", help="saved model")
+    p.add_argument("data", help="data file")
+    p.add_argument("--output-distribution", choices=["uniform", "normal"], help="override the model's setting")
+    p.add_argument("-o", "--output", help="write here (.csv, .tsv or .npy) instead of stdout")
+    p.set_defaults(handler=transform)
+
+    p = commands.add_parser("info", help="describe a saved model", description=info.__doc__)
+    p.add_argument("model", help="saved model")
+    p.set_defaults(handler=info)
+
+    p = commands.add_parser("demo", help="fit the default model on bundled two-moons data",
+                            description=demo.__doc__)
+    p.add_argument("--n-samples", type=int, default=4000, help="rows to generate (default 4000)")
+    p.add_argument("--plot", default="destructors-demo.png", help="picture to write (default destructors-demo.png)")
+    p.add_argument("--no-plot", action="store_true", help="do not write the picture")
+    p.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
+    p.set_defaults(handler=demo)
     return parser
 
 
 def main(argv=None):
-    """Entry point of the ``destructors`` console script."""
-    args = _parser().parse_args(argv)
-    return args.handler(args)
+    """Entry point of the ``destructors`` console script; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except UsageError as error:
+        parser.exit(2, f"destructors {args.command}: error: {error}\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

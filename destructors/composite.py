@@ -95,7 +95,7 @@ class CompositeDestructor(_BaseComposition, LayerStack):
         Fitted clones of the steps, in order.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` had string column names.
 
     Examples
@@ -184,7 +184,7 @@ class IdentityDestructor(CanonicalDestructor):
     ----------
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` had string column names.
 
     Examples

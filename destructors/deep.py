@@ -109,6 +109,7 @@ class _BaseDeep(LayerStack):
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "max_layers": [Interval(Integral, 0, None, closed="left")],
+        "max_fit_samples": [Interval(Integral, 2, None, closed="left"), None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
@@ -150,17 +151,28 @@ class _BaseDeep(LayerStack):
             line = f"validation log-likelihood {validation: .4f}{change}"
         print(f"[{type(self).__name__}] {branch} layer {k:3d} {choice:<30} {line}  {seconds:.2f} s", flush=True)
 
+    def _fit_layer_on(self, layer, X, rng):
+        """Fit ``layer`` on at most ``max_fit_samples`` rows of ``X``; return its output on all of them.
+
+        Rows outside the subsample's range pass through the layer's tails,
+        which every density here has: nothing is clipped.
+        """
+        if self.max_fit_samples is None or X.shape[0] <= self.max_fit_samples:
+            return layer._fit_layer(X)
+        layer._fit_layer(X[rng.choice(X.shape[0], self.max_fit_samples, replace=False)])
+        return layer._forward(X)
+
     def _next_layer(self, templates, k, Z, Z_val, rng, choice):
         """Fit the next layer: the replayed, cycled or best-on-validation template."""
         if choice is None and not (self._choosing(templates) and Z_val is not None):
             choice = (k - 1) % len(templates)
         if choice is not None:
             layer = make_layer(templates[choice], rng.randint(_SEED_MAX))
-            return choice, layer, layer._fit_layer(Z)
+            return choice, layer, self._fit_layer_on(layer, Z, rng)
         best = None
         for index, template in enumerate(templates):
             layer = make_layer(template, rng.randint(_SEED_MAX))
-            fitted = layer._fit_layer(Z)
+            fitted = self._fit_layer_on(layer, Z, rng)
             score = _mean_log_likelihood(*layer._forward(Z_val))
             if best is None or score > best[0]:
                 best = (score, index, layer, fitted)
@@ -180,7 +192,7 @@ class _BaseDeep(LayerStack):
         branch = type(inits[init_index]).__name__
         start = time.perf_counter()
         init = make_layer(inits[init_index], rng.randint(_SEED_MAX)).set_params(**(init_params or {}))
-        Z, log_det = init._fit_layer(X)
+        Z, log_det = self._fit_layer_on(init, X, rng)
         growth.layers.append(init)
         growth.train_scores.append(_mean_log_likelihood(Z, log_det))
         if X_val is not None:
@@ -363,6 +375,11 @@ class DeepDestructor(_BaseDeep):
         Layers without progress before stopping.
     max_layers : int, default=100
         Upper bound on the depth with ``n_layers="auto"``.
+    max_fit_samples : int or None, default=None
+        Fit each layer on a random subsample of at most this many rows (then
+        apply it to all rows), to bound the cost of fitting on large data.
+        Rows outside a subsample's range go through the layers' tails; they
+        are never clipped. ``None`` fits on every row.
     refit : bool, default=True
         Refit the chosen stack on all rows (replaying its templates and the
         values its layers resolved, such as a mixture's size), instead of
@@ -381,7 +398,7 @@ class DeepDestructor(_BaseDeep):
         The fitted initial layer followed by ``n_layers_`` layers.
     n_layers_ : int
         Number of layers after the initial one.
-    train_scores_ : ndarray of shape (n_layers_ + 1,)
+    train_scores_ : ndarray of shape (`n_layers_` + 1,)
         Training mean log-likelihood of the final stack after each layer
         (index 0: the initial layer alone).
     validation_scores_ : ndarray of shape (n_grown + 1,) or None
@@ -393,7 +410,7 @@ class DeepDestructor(_BaseDeep):
         initial candidate.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` had string column names.
 
     See Also
@@ -438,6 +455,7 @@ class DeepDestructor(_BaseDeep):
         tol=1e-3,
         n_iter_no_change=5,
         max_layers=100,
+        max_fit_samples=None,
         refit=True,
         verbose=0,
         random_state=None,
@@ -451,6 +469,7 @@ class DeepDestructor(_BaseDeep):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.max_layers = max_layers
+        self.max_fit_samples = max_fit_samples
         self.refit = refit
         self.verbose = verbose
         self.random_state = random_state
@@ -544,6 +563,9 @@ class DeepDestructorCV(_BaseDeep):
         Layers without progress before a fold stops growing.
     max_layers : int, default=100
         Deepest stack tried.
+    max_fit_samples : int or None, default=None
+        Fit each layer on a random subsample of at most this many rows (see
+        :class:`DeepDestructor`).
     n_jobs : int or None, default=None
         Folds fitted in parallel (joblib).
     verbose : int, default=0
@@ -565,11 +587,11 @@ class DeepDestructorCV(_BaseDeep):
         Chosen number of layers after the initial one.
     layers_ : list of destructors
         The stack refitted on all rows.
-    train_scores_ : ndarray of shape (n_layers_ + 1,)
+    train_scores_ : ndarray of shape (`n_layers_` + 1,)
         Training mean log-likelihood of the refitted stack after each layer.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` had string column names.
 
     Examples
@@ -599,6 +621,7 @@ class DeepDestructorCV(_BaseDeep):
         tol=1e-3,
         n_iter_no_change=5,
         max_layers=100,
+        max_fit_samples=None,
         n_jobs=None,
         verbose=0,
         random_state=None,
@@ -611,6 +634,7 @@ class DeepDestructorCV(_BaseDeep):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.max_layers = max_layers
+        self.max_fit_samples = max_fit_samples
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state

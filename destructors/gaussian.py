@@ -41,7 +41,7 @@ class GaussianDestructor(BaseDestructor):
         Lower Cholesky factor of ``covariance_``.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` had string column names.
 
     Examples

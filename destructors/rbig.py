@@ -84,7 +84,7 @@ class RBIGDestructor(LayerStack):
         a marginal layer per iteration (``1 + 2 * n_layers_`` in all).
     n_layers_ : int
         Number of (rotation, marginal) iterations kept.
-    tc_reductions_ : ndarray of shape (n_layers_,)
+    tc_reductions_ : ndarray of shape (`n_layers_`,)
         Total correlation removed by each iteration, in nats, measured on
         the training data.
     tol_ : float
@@ -104,7 +104,7 @@ class RBIGDestructor(LayerStack):
         ``marginal_entropy_ - total_correlation_``, in nats.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` had string column names.
 
     See Also

@@ -75,14 +75,14 @@ class TreeDensity(DensityMixin, BaseEstimator):
     children_left_, children_right_ : ndarray of shape (n_nodes,)
         Children of each node, ``-1`` at leaves; the right child is always
         the left child plus one.
-    leaves_ : ndarray of shape (n_leaves_,)
+    leaves_ : ndarray of shape (n_leaves,)
         Node numbers of the leaves, in increasing order; the ``leaf_*``
         arrays follow this order.
-    leaf_lower_, leaf_upper_ : ndarray of shape (n_leaves_, n_features_in_)
+    leaf_lower_, leaf_upper_ : ndarray of shape (n_leaves, n_features)
         Corners of each leaf's box.
-    leaf_mass_ : ndarray of shape (n_leaves_,)
+    leaf_mass_ : ndarray of shape (n_leaves,)
         Probability mass of each leaf (uniform weight included); sums to one.
-    leaf_log_density_ : ndarray of shape (n_leaves_,)
+    leaf_log_density_ : ndarray of shape (n_leaves,)
         Log density on each leaf.
     n_leaves_ : int
         Number of leaves.
@@ -93,7 +93,7 @@ class TreeDensity(DensityMixin, BaseEstimator):
         splits, for every ``s``; ``None`` without a validation split.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` had string column names.
 
     See Also
@@ -369,7 +369,7 @@ class TreeDestructor(CanonicalDestructor):
         in the order of ``tree_density_.leaves_``).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` had string column names.
 
     See Also

@@ -323,7 +323,7 @@ class SplineDensity(_TailedDensity):
 
     Attributes
     ----------
-    knots_ : ndarray of shape (n_knots_,)
+    knots_ : ndarray of shape (n_knots,)
         Knot positions.
     n_knots_ : int
         Number of distinct knots used.

@@ -3,25 +3,144 @@
 import subprocess
 import sys
 
+import joblib
+import numpy as np
 import pytest
 
-from destructors.cli import main
+from destructors.cli import UsageError, main, read_data
 
 
-def test_demo_prints_held_out_log_likelihood(capsys):
-    assert main(["demo", "--n-samples", "800"]) == 0
+@pytest.fixture
+def files(tmp_path):
+    X = np.random.RandomState(0).gamma(2.0, size=(400, 3))
+    np.savetxt(tmp_path / "data.csv", X, delimiter=",", header="a,b,c", comments="")
+    np.savetxt(tmp_path / "plain.tsv", X, delimiter="\t")
+    np.save(tmp_path / "data.npy", X)
+    np.savez(tmp_path / "data.npz", X=X)
+    (tmp_path / "ragged.csv").write_text("1,2,3\n4,5\n")
+    (tmp_path / "text.csv").write_text("1,2,3\n4,five,6\n")
+    (tmp_path / "nan.csv").write_text("1,2,3\n4,nan,6\n")
+    (tmp_path / "header_only.csv").write_text("a,b,c\n")
+    return tmp_path, X
+
+
+def test_read_data_formats(files):
+    path, X = files
+    for name in ("data.csv", "plain.tsv", "data.npy", "data.npz"):
+        values, names = read_data(path / name)
+        np.testing.assert_allclose(values, X, rtol=1e-15)
+    assert read_data(path / "data.csv")[1] == ["a", "b", "c"]
+    assert read_data(path / "plain.tsv")[1] is None
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("missing.csv", "no such file"),
+        ("ragged.csv", "line 2 has 2 fields, expected 3"),
+        ("text.csv", "line 2, column 2: 'five' is not a number"),
+        ("nan.csv", "row 2, column 2 is nan"),
+        ("header_only.csv", "only a header"),
+    ],
+)
+def test_read_data_errors_are_one_line(files, name, message):
+    with pytest.raises(UsageError, match=message):
+        read_data(files[0] / name)
+
+
+def test_fit_score_sample_transform_info(files, capsys):
+    path, X = files
+    model_path = path / "model.joblib"
+    assert main(["fit", str(path / "data.csv"), "-o", str(model_path), "--model", "copula",
+                 "--param", "max_layers=3"]) == 0
+    captured = capsys.readouterr()
+    assert "held-out mean log-likelihood:" in captured.out
+    assert "[DeepDestructor]" in captured.out  # one progress line per layer
+    model = joblib.load(model_path)
+    assert model.max_layers == 3 and model.n_features_in_ == 3
+
+    assert main(["score", str(model_path), str(path / "data.npy")]) == 0
+    captured = capsys.readouterr()
+    scores = np.loadtxt(captured.out.splitlines())
+    np.testing.assert_allclose(scores, model.score_samples(X))
+    assert f"mean log-likelihood: {scores.mean():.6f}" in captured.err
+
+    assert main(["sample", str(model_path), "-n", "5", "--random-state", "1", "-o", str(path / "s.npy")]) == 0
+    np.testing.assert_array_equal(np.load(path / "s.npy"), model.sample(5, random_state=1))
+
+    assert main(["transform", str(model_path), str(path / "data.csv"), "--output-distribution", "normal",
+                 "-o", str(path / "z.csv")]) == 0
+    Z, names = read_data(path / "z.csv")
+    assert names == ["a", "b", "c"]
+    np.testing.assert_allclose(Z, model.set_params(output_distribution="normal").transform(X), rtol=1e-12)
+
+    assert main(["info", str(model_path)]) == 0
     out = capsys.readouterr().out
-    assert "held-out mean log-likelihood" in out
-    rows = [line for line in out.splitlines() if "gaussian" in line]
-    scores = [float(line.split()[-2]) for line in rows]
-    assert len(scores) == 2 and all(-5 < s < 1 for s in scores)
-    assert scores[1] > scores[0]
+    assert "model: DeepDestructor" in out and "saved with destructors" in out and "layers:" in out
 
 
-def test_bad_usage_exits_with_code_2(capsys):
+def test_fit_without_held_out_rows(files, capsys):
+    path, _ = files
+    assert main(["fit", str(path / "data.npy"), "-o", str(path / "g.joblib"), "--model", "gaussian",
+                 "--test-fraction", "0"]) == 0
+    assert "held-out" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["fit", "{data}", "-o", "{out}", "--param", "nope=1"], "Invalid parameter 'nope'"),
+        (["fit", "{data}", "-o", "{out}", "--param", "novalue"], "--param takes key=value"),
+        (["score", "{missing}", "{data}"], "no such model file"),
+        (["score", "{data}", "{data}"], "not a saved model"),
+        (["sample", "{model}", "-n", "0"], "positive number of samples"),
+        (["score", "{model}", "{two_columns}"], "X has 2 features"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(files, capsys, argv, message):
+    path, X = files
+    model = path / "model.joblib"
+    joblib.dump(__import__("destructors").GaussianDestructor().fit(X), model)
+    np.save(path / "two.npy", X[:, :2])
+    values = {"data": path / "data.csv", "out": path / "o.joblib", "missing": path / "none.joblib",
+              "model": model, "two_columns": path / "two.npy"}
     with pytest.raises(SystemExit) as exit_info:
-        main(["no-such-command"])
+        main([a.format(**values) for a in argv])
     assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_argparse_errors_exit_2(capsys):
+    for argv in (["no-such-command"], ["fit"], ["fit", "x.csv", "-o", "m", "--model", "nope"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("command", ["fit", "score", "sample", "transform", "info", "demo"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: destructors " + command in capsys.readouterr().out
+
+
+def test_demo_prints_a_comparison_table(tmp_path, capsys):
+    picture = tmp_path / "demo.png"
+    assert main(["demo", "--n-samples", "800", "--plot", str(picture)]) == 0
+    out = capsys.readouterr().out
+    rows = {line.rsplit(None, 3)[0].strip(): line.split()[-3:] for line in out.splitlines()
+            if line.startswith(("destructors", "GaussianMixture", "KernelDensity"))}
+    assert set(rows) == {"destructors DeepDestructor()", "GaussianMixture, tuned", "KernelDensity, tuned"}
+    assert all(np.isfinite(float(v[0])) for v in rows.values())
+    assert "true density" in out
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert not picture.exists()
+    else:
+        assert picture.stat().st_size > 10000
 
 
 def test_module_entry_point():
