@@ -117,16 +117,55 @@ def markdown(rows, header):
                       _format(r.get("fit_ratio_to_default"), 2), _format(r.get("score_ratio_to_default"), 2),
                       _format(r["peak_memory_mib"], 1)]
             lines.append("| " + " | ".join(cells) + " |")
-        default = next((r for r in block if r["model"] == DEFAULT_MODEL), None)
-        best = max(block, key=lambda r: r["test_log_likelihood"])
-        if default is not None and best is not default:
-            lines.append("")
-            lines.append(
-                f"Open work: `{DEFAULT_MODEL}` trails `{best['model']}` by "
-                f"{best['test_log_likelihood'] - default['test_log_likelihood']:.3f} nats here."
-            )
+        lines += ["", *_verdict(block)]
         lines.append("")
     return "\n".join(lines)
+
+
+BASELINES = ("gaussian_mixture", "kernel_density", "gaussian_copula")
+
+
+def _verdict(block):
+    """How the default model compares with the tools users would pick instead."""
+    default = next((r for r in block if r["model"] == DEFAULT_MODEL), None)
+    baselines = [r for r in block if r["model"] in BASELINES]
+    if default is None or not baselines:
+        return []
+    best = max(baselines, key=lambda r: r["test_log_likelihood"])
+    margin = default["test_log_likelihood"] - best["test_log_likelihood"]
+    if abs(margin) < 5e-4:
+        lines = [f"`{DEFAULT_MODEL}` matches the best tuned baseline (`{best['model']}`) within 0.0005 nats."]
+    elif margin > 0:
+        lines = [f"`{DEFAULT_MODEL}` beats the best tuned baseline (`{best['model']}`) by {margin:.4f} nats."]
+    else:
+        lines = [f"**Open work:** `{DEFAULT_MODEL}` trails the best tuned baseline (`{best['model']}`) "
+                 f"by {-margin:.4f} nats."]
+    mixture = next((r for r in baselines if r["model"] == "gaussian_mixture"), None)
+    if mixture is not None:
+        ratio = default["fit_seconds"] / max(mixture["fit_seconds"], 1e-12)
+        status = "within" if ratio <= 1 else "**open work:** above"
+        lines.append(f"Fit time is {ratio:.2f}x the tuned `gaussian_mixture`'s ({status} the target of 1x).")
+    return lines
+
+
+def summary(rows):
+    """One row per data set: the default model against the best tuned baseline."""
+    lines = ["| data set | true density | `destructors default` | best tuned baseline | "
+             "default fit time / tuned GaussianMixture's |",
+             "|---|---|---|---|---|"]
+    for name in dict.fromkeys(r["dataset"] for r in rows):
+        block = [r for r in rows if r["dataset"] == name]
+        default = next((r for r in block if r["model"] == DEFAULT_MODEL), None)
+        baselines = [r for r in block if r["model"] in BASELINES]
+        mixture = next((r for r in baselines if r["model"] == "gaussian_mixture"), None)
+        if default is None or not baselines:
+            continue
+        best = max(baselines, key=lambda r: r["test_log_likelihood"])
+        truth = _format(block[0].get("true_log_likelihood"))
+        ratio = _format(default["fit_seconds"] / max(mixture["fit_seconds"], 1e-12), 2) if mixture else ""
+        lines.append(f"| {name} | {truth} | {_format(default['test_log_likelihood'])} | "
+                     f"{_format(best['test_log_likelihood'])} ({best['model']}) | {ratio} |")
+    return "\n".join(lines) + "\n"
 
 
 def _parser():
@@ -137,13 +176,30 @@ def _parser():
     parser.add_argument("--n-train", type=int, default=None, help="training rows of synthetic data (default 20000, quick 2000)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="output folder (default benchmarks/results)")
     parser.add_argument("--name", default="benchmarks", help="base name of the output files")
+    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
+                        help="only rewrite the Markdown table from a results file of an earlier run")
     parser.add_argument("--blas-threads", type=int, default=1,
                         help="BLAS threads for every model, baselines included (default 1: same for all)")
     return parser
 
 
+def _header(environment):
+    quick = environment["quick"]
+    return (f"Benchmarks ({'quick' if quick else 'full'} run; synthetic data: {environment['n_train']} training "
+            f"rows; destructors {environment['destructors']}, scikit-learn {environment['scikit-learn']}, "
+            f"numpy {environment['numpy']}, {environment['machine']}, {environment['blas_threads']} BLAS "
+            f"thread(s) for every model). Regenerate with `python -m benchmarks{' --quick' if quick else ''}`.")
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
+    if args.render is not None:
+        results = json.loads(args.render.read_text())
+        out = args.render.with_suffix(".md")
+        out.write_text(markdown(results["results"], _header(results["environment"])))
+        out.with_name(out.stem + "_summary.md").write_text(summary(results["results"]))
+        print(f"wrote {out} and its summary")
+        return 0
     datasets = args.datasets.split(",") if args.datasets else (QUICK_DATASETS if args.quick else list(BENCHMARKS))
     models = args.models.split(",") if args.models else (QUICK_MODELS if args.quick else list(MODELS))
     for name in datasets:
@@ -162,11 +218,8 @@ def main(argv=None):
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.name}.json").write_text(json.dumps({"environment": environment, "results": rows}, indent=1))
-    header = (f"Benchmarks ({'quick' if args.quick else 'full'} run; synthetic data: {n_train} training rows; "
-              f"destructors {environment['destructors']}, scikit-learn {environment['scikit-learn']}, "
-              f"numpy {environment['numpy']}, {environment['machine']}, {args.blas_threads} BLAS thread(s) for every "
-              f"model). Regenerate with `python -m benchmarks"
-              f"{' --quick' if args.quick else ''}`.")
+    header = _header(environment)
     (args.out / f"{args.name}.md").write_text(markdown(rows, header))
+    (args.out / f"{args.name}_summary.md").write_text(summary(rows))
     print(f"wrote {args.out / (args.name + '.json')} and {args.out / (args.name + '.md')}")
     return 0
