@@ -219,7 +219,7 @@ default="kmeans"
         Number of EM iterations of the first fit.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` had string column names.
 
     See Also
@@ -356,9 +356,10 @@ default="kmeans"
 
     def _fit(self, X):
         # EM works on many tiny (d x d) matrices, where BLAS threads only add
-        # synchronization: 13x slower per call here, far worse on a busy
-        # machine. scikit-learn's KMeans limits them the same way.
-        with threadpool_limits(limits=1, user_api="blas"):
+        # synchronization (13x slower per call here), and its k-means
+        # initialization's OpenMP threads busy-wait when the cores are busy
+        # (7x slower on a loaded 2-core machine). One thread for both.
+        with threadpool_limits(limits=1):
             self._fit_mixtures(X)
 
     def _fit_mixtures(self, X):

@@ -65,7 +65,7 @@ class RotationDestructor(CanonicalDestructor):
         1 for the closed-form ``"pca"`` and ``"random"`` rotations.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` had string column names.
 
     See Also

@@ -60,7 +60,6 @@ sphinx_gallery_conf = {
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "_templates", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.md5", "**/*.codeobj.json"]
 html_theme = "pydata_sphinx_theme"
-html_static_path = ["_static"]
 html_title = "destructors"
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
 suppress_warnings = ["config.cache", "myst.header"]
