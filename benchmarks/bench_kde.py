@@ -35,6 +35,12 @@ from sklearn.neighbors import KernelDensity
 
 from destructors import HistogramDensity, KDEDensity
 
+try:
+    from . import _report
+except ImportError:  # run as a script: python benchmarks/bench_kde.py
+    import _report
+
+TITLE = "## KDEDensity: speed, accuracy and likelihood (`python -m benchmarks.bench_kde`)"
 RESULTS = Path(__file__).resolve().parent / "results" / "kde.json"
 LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -186,18 +192,8 @@ def _table(rows, columns, formats):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run of under a minute")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
-    args = parser.parse_args(argv)
-    sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
-    results = {
-        "speed": speed(sizes),
-        "accuracy": accuracy([500] if args.quick else [500, 2000]),
-        "likelihood": likelihood(2000 if args.quick else 5000, 5000 if args.quick else 20000),
-    }
-    print("## Speed (ratios to HistogramDensity, same run; 100,000 values forward and back)\n")
+def _print_tables(results):
+    print("### Speed (ratios to HistogramDensity, same run; 100,000 values forward and back)\n")
     print(
         _table(
             results["speed"],
@@ -206,9 +202,9 @@ def main(argv=None):
             ["{:,}", "{:.4f}", "{:.2f}", "{:.4f}", "{:.2f}", "{:.4f}", "{:.2f}", "{:.0f}", "{:,}"],
         )
     )
-    print("\n## Largest error against brute force (log space)\n")
+    print("\n### Largest error against brute force (log space)\n")
     print(_table(results["accuracy"], ["region", "quantity", "max_error", "where"], ["{}", "{}", "{:.1e}", "{}"]))
-    print("\n## Held-out mean log-likelihood (nats), same bandwidth as scikit-learn\n")
+    print("\n### Held-out mean log-likelihood (nats), same bandwidth as scikit-learn\n")
     print(
         _table(
             results["likelihood"],
@@ -217,8 +213,29 @@ def main(argv=None):
             ["{}", "{}", "{:.4f}", "{:.6f}", "{:.6f}", "{:.1e}", "{:.4f}", "{:.4f}"],
         )
     )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run of under a minute")
+    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
+                        help="only rewrite the Markdown report from an earlier run's JSON")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
+    args = parser.parse_args(argv)
+    if args.render is not None:
+        text = _report.printed(_print_tables, _report.load(args.render))
+        _report.write_markdown(args.render, text, TITLE)
+        return 0
+    sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    results = {
+        "speed": speed(sizes),
+        "accuracy": accuracy([500] if args.quick else [500, 2000]),
+        "likelihood": likelihood(2000 if args.quick else 5000, 5000 if args.quick else 20000),
+    }
+    text = _report.printed(_print_tables, results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2))
+    _report.write_markdown(args.output, text, TITLE)
     return results
 
 

@@ -40,6 +40,12 @@ from destructors import (
     SplineDensity,
 )
 
+try:
+    from . import _report
+except ImportError:  # run as a script: python benchmarks/bench_mixture.py
+    import _report
+
+TITLE = "## Mixture destructors: inversion cost and two moons (`python -m benchmarks.bench_mixture`)"
 RESULTS = Path(__file__).resolve().parent / "results" / "mixture.json"
 NOISE = 0.05
 
@@ -237,8 +243,14 @@ def _print_tables(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run of under a minute")
+    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
+                        help="only rewrite the Markdown report from an earlier run's JSON")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
     args = parser.parse_args(argv)
+    if args.render is not None:
+        text = _report.printed(_print_tables, _report.load(args.render))
+        _report.write_markdown(args.render, text, TITLE)
+        return 0
     if args.quick:
         settings = dict(n_rows=20000, n_scalar=20, repeats=1, n_train=4000, n_test=1000, grid=(10, 20))
     else:
@@ -252,9 +264,10 @@ def main(argv=None):
             "inversion": bench_inversion(settings["n_rows"], settings["n_scalar"], settings["repeats"]),
             "moons": bench_moons(settings["n_train"], settings["n_test"], settings["grid"]),
         }
-    _print_tables(results)
+    text = _report.printed(_print_tables, results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2))
+    _report.write_markdown(args.output, text, TITLE)
     print(f"\nResults written to {args.output}")
     return results
 

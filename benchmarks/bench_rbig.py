@@ -36,6 +36,12 @@ from scipy.special import logsumexp
 
 from destructors import GaussianDestructor, MarginalDestructor, RBIGDestructor
 
+try:
+    from . import _report
+except ImportError:  # run as a script: python benchmarks/bench_rbig.py
+    import _report
+
+TITLE = "## RBIG: speed, growth and quality (`python -m benchmarks.bench_rbig`)"
 RESULTS = Path(__file__).resolve().parent / "results" / "rbig.json"
 FLOOR_KNOTS = 100
 
@@ -245,7 +251,14 @@ def main(argv=None):
     parser.add_argument("--n-layers", type=int, default=5, help="RBIG iterations in the speed runs")
     parser.add_argument("--n-train", type=int, default=None, help="training rows of the quality runs (default 20000)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file to write")
+    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
+                        help="only rewrite the Markdown report from an earlier run's JSON")
     args = parser.parse_args(argv)
+    if args.render is not None:
+        results = _report.load(args.render)
+        table = markdown(results["speed"], results["growth"], results["quality"])
+        print(_report.write_markdown(args.render, table, TITLE))
+        return 0
 
     sizes = args.sizes or ([1000, 10_000] if args.quick else [10_000, 100_000, 1_000_000])
     dims = args.dims or ([2, 10] if args.quick else [2, 10, 50])
@@ -263,6 +276,7 @@ def main(argv=None):
         "processor": platform.processor(), "speed": speed_rows, "growth": growth_rows,
         "quality": quality_rows,
     }, indent=2))
+    _report.write_markdown(args.output, table, TITLE)
     return 0
 
 

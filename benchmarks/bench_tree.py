@@ -48,6 +48,12 @@ from sklearn.neighbors import KernelDensity
 
 from destructors import CompositeDestructor, MarginalDestructor, TreeDensity, TreeDestructor
 
+try:
+    from . import _report
+except ImportError:  # run as a script: python benchmarks/bench_tree.py
+    import _report
+
+TITLE = "## Tree destructors: quality, scoring throughput, fitting cost (`python -m benchmarks.bench_tree`)"
 RESULTS = Path(__file__).resolve().parent / "results" / "tree.json"
 NOISE = 0.05
 
@@ -292,8 +298,14 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smoke run of under a minute")
     parser.add_argument("--n-train", type=int, default=None, help="training rows of the quality cases")
     parser.add_argument("--n-rows", type=int, default=None, help="rows scored in the throughput test")
+    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
+                        help="only rewrite the Markdown report from an earlier run's JSON")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file to write")
     args = parser.parse_args(argv)
+    if args.render is not None:
+        text = _report.printed(_print_tables, _report.load(args.render))
+        _report.write_markdown(args.render, text, TITLE)
+        return 0
     if args.quick:
         settings = {"best_layers": 3, "random_layers": 10, "gmm_sizes": [4, 16, 64],
                     "bandwidths": np.geomspace(0.02, 0.2, 4)}
@@ -312,9 +324,10 @@ def main(argv=None):
         "fit_scaling": fit_scaling(sizes),
         "quick": bool(args.quick),
     }
-    _print_tables(results)
+    text = _report.printed(_print_tables, results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2))
+    _report.write_markdown(args.output, text, TITLE)
     return results
 
 
