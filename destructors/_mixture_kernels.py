@@ -34,6 +34,9 @@ from ._normal import norm_logpdf, z_from_log_cdf_sf
 
 __all__ = ["GaussianMixtureSweep", "logsumexp_rows", "solve_increasing"]
 
+# Float resolution of a root, relative to its magnitude: a few ulps.
+_X_RESOLUTION = 2 * np.finfo(np.float64).eps
+
 
 def logsumexp_rows(a):
     """``log(sum(exp(a), axis=1))`` of a 2-D array, stable and warning-free.
@@ -62,9 +65,11 @@ def solve_increasing(evaluate, target, lo, hi, x0, scale, rtol=1e-10, max_iter=2
         Starting points (clipped into the bracket).
     scale : ndarray of shape (n,)
         Positive length scale of each row; a row has converged when its
-        Newton step is below ``rtol * (|x| + scale)``.
+        Newton step is below ``rtol * scale`` plus a few units of float
+        resolution of ``x`` (relative to ``scale``, not to ``|x|``, so
+        that data far from zero are solved as precisely as data near it).
     rtol : float, default=1e-10
-        Relative tolerance on ``x``.
+        Tolerance on ``x``, relative to ``scale``.
     max_iter : int, default=200
         Iteration budget; bisection alone would reach the tolerance well
         within it.
@@ -80,7 +85,7 @@ def solve_increasing(evaluate, target, lo, hi, x0, scale, rtol=1e-10, max_iter=2
     hi = np.array(hi, dtype=np.float64)
     x = np.clip(x0, lo, hi)
     previous_step = hi - lo
-    tolerance = rtol * (np.abs(x) + scale)
+    tolerance = rtol * scale + _X_RESOLUTION * np.abs(x)
     # A collapsed bracket is its own answer.
     closed = hi - lo <= tolerance
     x[closed] = lo[closed]
@@ -98,7 +103,7 @@ def solve_increasing(evaluate, target, lo, hi, x0, scale, rtol=1e-10, max_iter=2
             newton_step = g / slope
             slow = np.abs(2.0 * g) > np.abs(previous_step[active] * slope)
         newton = xa - newton_step
-        tol = rtol * (np.abs(xa) + scale[active])
+        tol = rtol * scale[active] + _X_RESOLUTION * np.abs(xa)
         # A Newton step below the tolerance is the last one: the error left
         # is of the order of its square. It may land on a bracket end.
         converged = (g == 0) | (np.abs(newton_step) <= tol)
@@ -216,8 +221,9 @@ class GaussianMixtureSweep:
         """Values of the next coordinate whose conditional Gaussian view is ``z``.
 
         Solves ``Phi^-1(F(x | previous coordinates)) = z`` for every row to a
-        relative tolerance of 1e-10. The root lies between the smallest and
-        the largest of the component quantiles ``m_c + s_c z``: below all of
+        tolerance of 1e-10 times the smallest component scale. The root lies
+        between the smallest and the largest of the component quantiles
+        ``m_c + s_c z``: below all of
         them every component CDF is below ``Phi(z)``, above all of them every
         one is above it.
 
@@ -253,7 +259,12 @@ class GaussianMixtureSweep:
         """
         x = np.asarray(x, dtype=np.float64)
         t = self._standardize(x)
-        log_w = self._log_weights + norm_logpdf(t) - self._log_scales
+        log_density = norm_logpdf(t) - self._log_scales
+        # Only differences between components matter: remove each row's
+        # largest term first, or a value 1e10 scales out (log densities near
+        # -1e21) would round the log weights away and leave them unnormalized.
+        top = log_density.max(axis=1, keepdims=True)
+        log_w = self._log_weights + (log_density - np.where(np.isfinite(top), top, 0.0))
         self._log_weights = log_w - logsumexp_rows(log_w)[:, None]
         if self._k < self._n_features - 1:
             self._values[:, self._k] = x

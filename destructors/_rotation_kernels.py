@@ -80,8 +80,12 @@ def ica_rotation(X, max_iter, rng):
         return pca, 1
     scores = (X - X.mean(axis=0)) @ pca.T
     scale = scores.std(axis=0)
+    # Directions without spread (at most n_samples - 1 have any) are left
+    # unmixed: FastICA would return fewer components than features.
     keep = scale > 1e-12 * max(1.0, scale.max())
-    scores[:, keep] /= scale[keep]
+    if keep.sum() < 2:
+        return pca, 1
+    scores = scores[:, keep] / scale[keep]
     ica = FastICA(
         whiten=False, max_iter=max_iter, tol=1e-4,
         random_state=rng.randint(np.iinfo(np.int32).max),
@@ -91,7 +95,8 @@ def ica_rotation(X, max_iter, rng):
         # only a less useful one, so the warning carries no risk here.
         warnings.simplefilter("ignore", ConvergenceWarning)
         ica.fit(scores)
-    unmixing = nearest_orthogonal(ica.components_)
+    unmixing = np.eye(n_features)
+    unmixing[np.ix_(keep, keep)] = nearest_orthogonal(ica.components_)
     return _fix_row_signs(nearest_orthogonal(unmixing @ pca)), max(1, int(ica.n_iter_))
 
 

@@ -432,7 +432,22 @@ def _row_sum(A):
     return total
 
 
-def map_normal(Z, lookup, levels, leaf_of_node, linear_map, leaf_log_det=None):
+def normal_bounds(tree, threshold, n_features):
+    """Gaussian-view bounds ``(lower, upper)`` of every leaf, as the lookup sees them.
+
+    A row belongs to a leaf when each coordinate ``z`` satisfies
+    ``lower < z <= upper`` against the Gaussian-view images of the
+    ``threshold`` of the splits above it. ``lower`` is returned already moved
+    to the next float up, so that clipping a row into ``[lower, upper]``
+    keeps it in the leaf.
+    """
+    lower, upper = node_boxes({**tree, "threshold": threshold}, n_features)
+    is_leaf = tree["left"] < 0
+    with np.errstate(divide="ignore"):
+        return np.nextafter(ndtri(lower[is_leaf]), np.inf), ndtri(upper[is_leaf])
+
+
+def map_normal(Z, lookup, levels, leaf_of_node, linear_map, leaf_log_det=None, bounds=None):
     """Apply per-leaf linear maps of the unit cube to Gaussian-view rows.
 
     Every row's leaf is found by comparing ``Z`` with the Gaussian-view images
@@ -451,6 +466,13 @@ def map_normal(Z, lookup, levels, leaf_of_node, linear_map, leaf_log_det=None):
     log_det : ndarray of shape (n_rows,) or None
         ``log |det dZ_out/dZ|`` when ``leaf_log_det`` (``sum_j log s_j`` per
         leaf) is given: ``leaf_log_det + sum_j (z'_j^2 - z_j^2) / 2``.
+
+    ``bounds`` (from :func:`normal_bounds` for the output tree) clips every
+    mapped row into the output box of its leaf. A row on a split of the
+    input tree, or in a leaf so thin in the output that rounding moves its
+    image across a face of the box, then still maps back through the same
+    leaf: without it the inverse would find the neighbouring leaf and apply
+    that leaf's map to every other coordinate.
     """
     n_rows, n_features = Z.shape
     negative = Z < 0
@@ -486,6 +508,10 @@ def map_normal(Z, lookup, levels, leaf_of_node, linear_map, leaf_log_det=None):
         small = log_p < -1.0
         rows, cols, neg, far = rows[small], cols[small], neg[small], ndtri_exp(log_p[small])
         Z_out[rows, cols] = np.where(neg, far, -far)
+
+    if bounds is not None:
+        np.maximum(Z_out, np.take(bounds[0], leaf, axis=0, mode="wrap"), out=Z_out)
+        np.minimum(Z_out, np.take(bounds[1], leaf, axis=0, mode="wrap"), out=Z_out)
 
     if leaf_log_det is None:
         return Z_out, None

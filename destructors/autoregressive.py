@@ -182,7 +182,13 @@ class AutoregressiveDestructor(BaseDestructor):
         # The density is seeded first, so that it does not depend on the order.
         density = self._make_density(rng)
         self.order_ = self._resolve_order(X.shape[1], rng)
-        self.density_ = density.fit(X)
+        try:
+            self.density_ = density.fit(X)
+        except ValueError as error:
+            raise ValueError(
+                f"{type(self).__name__}: the density {type(density).__name__} could not be "
+                f"fitted to X: {error}"
+            ) from error
         # A density that cannot sweep in this order says so now, not at transform.
         self._sweep(self.order_, 1)
 

@@ -646,7 +646,17 @@ class DeepDestructorCV(_BaseDeep):
         splitter = self.cv
         if isinstance(splitter, Integral):
             splitter = KFold(n_splits=splitter, shuffle=True, random_state=rng.randint(_SEED_MAX))
-        folds = list(splitter.split(X))
+        try:
+            folds = list(splitter.split(X))
+        except ValueError as error:
+            raise ValueError(
+                f"DeepDestructorCV: cv={self.cv!r} cannot split {X.shape[0]} rows: {error}"
+            ) from error
+        if min(len(train) for train, _ in folds) < 2:
+            raise ValueError(
+                f"DeepDestructorCV: every fold of cv={self.cv!r} needs at least 2 training rows "
+                f"to fit a layer; got {X.shape[0]} rows. Use fewer folds or more rows."
+            )
         per_fold = Parallel(n_jobs=self.n_jobs)(
             delayed(_fold_growths)(self, X, train, test, rng.randint(_SEED_MAX)) for train, test in folds
         )

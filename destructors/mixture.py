@@ -333,6 +333,20 @@ default="kmeans"
                          "spherical": n_features + 1, "tied": n_features}[self.covariance_type]
         return int(min(_MAX_AUTO_COMPONENTS, max(1, n_rows / (_ROWS_PER_PARAMETER * per_component))))
 
+    def _fit_one(self, X, rng, n_components):
+        """One EM fit; a singular covariance becomes an error that names the remedy."""
+        try:
+            return self._make_density(rng, n_components).fit(X)
+        except (ValueError, np.linalg.LinAlgError) as error:
+            raise ValueError(
+                f"GaussianMixtureDestructor: the mixture with {n_components} component(s) "
+                f"could not be fitted to X. reg_covar={self.reg_covar:g} is absolute, in the "
+                "units of X squared, and the largest feature variance of X is "
+                f"{float(X.var(axis=0).max()):.3g}: increase reg_covar or standardize X "
+                "(collinear or constant features at a large scale leave a singular "
+                f"covariance). scikit-learn reported: {error}"
+            ) from error
+
     def _select_n_components(self, X, rng):
         """Double the number of components while the AIC decreases; return the best fit.
 
@@ -344,8 +358,10 @@ default="kmeans"
         fits, self.aic_, size = {}, {}, 1
         while size <= largest:
             try:
-                fits[size] = self._make_density(rng, size).fit(X)
-            except (ValueError, np.linalg.LinAlgError):
+                fits[size] = self._fit_one(X, rng, size)
+            except ValueError:
+                if not fits:
+                    raise
                 break
             self.aic_[size] = float(fits[size].aic(X))
             if self.aic_[size] > min(self.aic_.values()):
@@ -375,7 +391,7 @@ default="kmeans"
             n_components, first = self._select_n_components(X, rng)
             fits.append(first)
         while len(fits) < self.n_average:
-            fits.append(self._make_density(rng, n_components).fit(X))
+            fits.append(self._fit_one(X, rng, n_components))
         self.n_components_ = n_components
         self.n_iter_ = int(fits[0].n_iter_)
         self.density_ = _average_mixtures(fits)

@@ -16,6 +16,12 @@ from .base import CanonicalDestructor, resolve_random_state
 
 __all__ = ["RotationDestructor"]
 
+# A direction whose training outputs spread less than _FLAT_SPREAD times the
+# largest row norm carries only rounding noise; outputs within _SNAP times the
+# row norm of its training value are set to that value.
+_FLAT_SPREAD = 1e-12
+_SNAP = 1e-10
+
 
 class RotationDestructor(CanonicalDestructor):
     """Rotate the Gaussian view of the unit cube: ``u -> Phi(R Phi^-1(u))``.
@@ -144,9 +150,28 @@ class RotationDestructor(CanonicalDestructor):
             R, n_iter = sliced_rotation(X, n_directions, self.max_iter, rng)
         self.rotation_ = R
         self.n_iter_ = n_iter
+        # Directions along which the training rows do not spread beyond
+        # rounding (duplicated, collinear or constant features): their output
+        # is snapped to the training value, so that the rounding noise of the
+        # product, which depends on the batch, is not magnified by the layers
+        # fitted after this one into batch-dependent densities.
+        Y = X @ R.T
+        level = float(np.sqrt(np.einsum("ij,ij->i", X, X)).max())
+        flat = Y.max(axis=0) - Y.min(axis=0) <= _FLAT_SPREAD * level
+        self._flat_value_ = np.where(flat, np.median(Y, axis=0), np.nan)
+        self._flat_level_ = level
 
     def _forward(self, X):
-        return X @ self.rotation_.T, np.zeros(X.shape[0])
+        Y = X @ self.rotation_.T
+        value = getattr(self, "_flat_value_", None)
+        if value is not None and not np.isnan(value).all():
+            columns = np.flatnonzero(~np.isnan(value))
+            norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+            tolerance = _SNAP * np.maximum(norms, self._flat_level_)
+            block = Y[:, columns]
+            near = np.abs(block - value[columns]) <= tolerance[:, None]
+            Y[:, columns] = np.where(near, value[columns], block)
+        return Y, np.zeros(X.shape[0])
 
     def _inverse(self, Z):
         return Z @ self.rotation_

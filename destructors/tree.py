@@ -451,17 +451,22 @@ class TreeDestructor(CanonicalDestructor):
         # Leaves are found in the Gaussian view, by the images of the thresholds.
         self._source_lookup_ = kernels.lookup_arrays(tree, ndtri(tree["threshold"]))
         self._target_lookup_ = kernels.lookup_arrays(tree, ndtri(target_threshold))
+        # Leaf boxes as each lookup sees them: every mapped row is clipped into
+        # the box of its leaf, so that the way back finds the same leaf.
+        self._target_bounds_ = kernels.normal_bounds(tree, target_threshold, n_features)
+        self._source_bounds_ = kernels.normal_bounds(tree, tree["threshold"], n_features)
 
     def _forward(self, X):
         density = self.tree_density_
         return kernels.map_normal(
             X, self._source_lookup_, density._levels_, density._leaf_of_node_,
-            self._forward_map_, self._leaf_log_det_,
+            self._forward_map_, self._leaf_log_det_, bounds=getattr(self, "_target_bounds_", None),
         )
 
     def _inverse(self, Z):
         density = self.tree_density_
         X, _ = kernels.map_normal(
-            Z, self._target_lookup_, density._levels_, density._leaf_of_node_, self._inverse_map_
+            Z, self._target_lookup_, density._levels_, density._leaf_of_node_, self._inverse_map_,
+            bounds=getattr(self, "_source_bounds_", None),
         )
         return X

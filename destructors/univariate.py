@@ -216,8 +216,11 @@ class _TailedDensity(BaseUnivariateDensity):
     @staticmethod
     def _support(x):
         lo, hi = float(x.min()), float(x.max())
-        if not hi > lo:
-            floor = float(spread_floor(x))
+        floor = float(spread_floor(x))
+        if not hi - lo > floor:
+            # A spread below the floor is rounding noise (for example a
+            # rotated direction of duplicated columns): treat the feature as
+            # constant, so that bins stay wider than the float resolution.
             lo, hi = lo - floor, hi + floor
         return lo, hi
 

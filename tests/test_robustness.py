@@ -1,0 +1,596 @@
+"""Numerical robustness on fixed, adversarial data.
+
+Deep stacks of 200 layers, rows 50 standard deviations out, near-singular
+and exactly singular covariances, very small and very large samples,
+discrete data, concurrent scoring from several threads, and the error
+messages of every estimator. Each test fails if its property breaks; the
+known limitations are marked ``xfail(strict=True)`` with their reason, so
+that a fix is noticed. ``test_properties.py`` runs the same properties on
+data drawn by hypothesis.
+"""
+
+import inspect
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+import destructors
+from destructors import (
+    AutoregressiveDestructor,
+    BaseDestructor,
+    CompositeDestructor,
+    DeepDestructor,
+    DeepDestructorCV,
+    GaussianDestructor,
+    GaussianMixtureDestructor,
+    HistogramDensity,
+    IdentityDestructor,
+    KDEDensity,
+    MarginalDestructor,
+    RBIGDestructor,
+    RotationDestructor,
+    SplineDensity,
+    TreeDensity,
+    TreeDestructor,
+    conditional_sample,
+)
+
+CONSTRUCTOR_ARGS = {
+    "CompositeDestructor": lambda: {
+        "steps": [("marginal", MarginalDestructor()), ("gaussian", GaussianDestructor())]
+    },
+}
+
+
+def _public_destructor_classes():
+    for name in destructors.__all__:
+        obj = getattr(destructors, name)
+        if inspect.isclass(obj) and issubclass(obj, BaseDestructor) and not inspect.isabstract(obj):
+            yield obj
+
+
+DESTRUCTOR_CLASSES = sorted(_public_destructor_classes(), key=lambda c: c.__name__)
+
+
+def _default(cls, **params):
+    """The estimator with its default parameters (Gaussian-view input if canonical)."""
+    estimator = cls(**CONSTRUCTOR_ARGS.get(cls.__name__, dict)())
+    if "input_distribution" in estimator.get_params():
+        estimator.set_params(input_distribution="normal")
+    if "random_state" in estimator.get_params():
+        estimator.set_params(random_state=0)
+    return estimator.set_params(**params)
+
+
+def _skewed(n_rows, n_features=3, seed=0):
+    """Correlated, skewed data."""
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n_rows, n_features)) @ (np.eye(n_features) + 0.5 * np.tri(n_features, k=-1)).T
+    X[:, 0] = np.exp(0.7 * X[:, 0])
+    return X
+
+
+@pytest.fixture(scope="module")
+def skewed():
+    return _skewed(600)
+
+
+# ------------------------------------------------------------ 200 layers
+def _stack_of_200(templates, X):
+    return DeepDestructor(
+        templates, init_destructor=MarginalDestructor(), layer_choice="cycle", n_layers=200,
+        random_state=0, output_distribution="normal",
+    ).fit(X)
+
+
+def _rows_and_far_rows(X, X_test):
+    far = X.mean(axis=0) + 50 * X.std(axis=0) * np.array([[1, 0, 0], [0, -1, 0], [1, 1, -1]])
+    return np.vstack([X_test, far])
+
+
+def test_a_200_layer_stack_stays_finite_and_invertible():
+    """Rotations, random and best trees and Gaussian layers, cycled 200 times after a marginal layer."""
+    X, X_test = _skewed(400, seed=1), _skewed(200, seed=2)
+    model = _stack_of_200(
+        [RotationDestructor("random"), TreeDestructor(TreeDensity("random", max_leaf_nodes=8)),
+         GaussianDestructor(), TreeDestructor(TreeDensity(max_leaf_nodes=8))], X,
+    )
+    assert len(model.layers_) == 201
+    rows = _rows_and_far_rows(X, X_test)
+    Z = model.transform(rows)
+    assert np.all(np.isfinite(Z))
+    scores = model.score_samples(rows)
+    assert np.all(np.isfinite(scores))
+    np.testing.assert_allclose(model.score_samples_layers(rows).sum(axis=1), scores, rtol=1e-9, atol=1e-8)
+    np.testing.assert_allclose(model.inverse_transform(Z), rows, rtol=1e-8)
+    samples = model.sample(100, random_state=0)
+    assert np.all(np.isfinite(samples)) and np.all(np.isfinite(model.score_samples(samples)))
+
+
+MARGINAL_STACKS = {
+    "rbig-steps": lambda: [CompositeDestructor([("rotation", RotationDestructor("random")),
+                                                ("marginal", MarginalDestructor())])],
+    "copula-layers": lambda: [CompositeDestructor([("marginal", MarginalDestructor()),
+                                                   ("gaussian", GaussianDestructor())])],
+}
+
+
+@pytest.mark.parametrize("templates", MARGINAL_STACKS.values(), ids=MARGINAL_STACKS.keys())
+def test_a_200_layer_stack_of_marginal_layers_scores_every_row(templates):
+    X, X_test = _skewed(400, seed=1), _skewed(200, seed=2)
+    model = _stack_of_200(templates(), X)
+    rows = _rows_and_far_rows(X, X_test)
+    assert np.all(np.isfinite(model.transform(rows)))
+    scores = model.score_samples(rows)
+    assert np.all(np.isfinite(scores))
+    np.testing.assert_allclose(model.score_samples_layers(rows).sum(axis=1), scores, rtol=1e-9, atol=1e-8)
+    assert np.all(np.isfinite(model.sample(200, random_state=0)))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Known limitation: a marginal layer fitted on Gaussian-view data gives the tails beyond "
+    "its data half-Cauchy tails, so its forward map contracts them (dz'/dz << 1) and its "
+    "inverse expands rounding errors there; over 200 layers the product reaches 1e16 for rows "
+    "in the tails of the data: 28 of 203 rows come back with relative errors above 1e-6 "
+    "(200 RBIG steps), and for 200 copula layers 4% of rows come back non-finite, the "
+    "half-Cauchy quantile overflowing. Gaussian, rotation and tree layers alone stay exact."
+))
+@pytest.mark.parametrize("templates", MARGINAL_STACKS.values(), ids=MARGINAL_STACKS.keys())
+def test_a_200_layer_stack_of_marginal_layers_inverts_the_tails(templates):
+    X, X_test = _skewed(400, seed=1), _skewed(200, seed=2)
+    model = _stack_of_200(templates(), X)
+    rows = _rows_and_far_rows(X, X_test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        back = model.inverse_transform(model.transform(rows))
+    np.testing.assert_allclose(back, rows, rtol=1e-6)
+
+
+# ------------------------------------------------------------ far rows
+@pytest.mark.parametrize("cls", DESTRUCTOR_CLASSES, ids=lambda c: c.__name__)
+def test_rows_50_standard_deviations_out_get_finite_scores(cls, skewed):
+    """The defaults (the full-size expensive ones included) on rows 50 sd out along each axis."""
+    model = _default(cls, output_distribution="normal")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(skewed)
+    center, spread = skewed.mean(axis=0), skewed.std(axis=0)
+    directions = np.vstack([np.eye(3), -np.eye(3), [[1, -1, 1]]])
+    far = center + 50 * spread * directions
+    scores = model.score_samples(far)
+    assert np.all(np.isfinite(scores)), scores
+    # Far rows are less likely than the training rows, not more.
+    assert scores.max() < np.median(model.score_samples(skewed))
+    Z = model.transform(far)
+    assert np.all(np.isfinite(Z))
+    # Rows 20 sd out survive a round trip (the contract of every destructor).
+    near = center + 20 * spread * directions
+    np.testing.assert_allclose(model.inverse_transform(model.transform(near)), near, rtol=1e-8)
+
+
+# ------------------------------------------------------------ singular data
+def _near_singular(n_rows, gap, seed=0):
+    """Three features; the third equals the first up to noise of relative size ``gap``."""
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n_rows, 3))
+    X[:, 2] = X[:, 0] + gap * rng.standard_normal(n_rows)
+    return X
+
+
+NEAR_SINGULAR_MODELS = [
+    GaussianDestructor(),
+    GaussianMixtureDestructor(2, random_state=0),
+    RBIGDestructor(max_layers=10, random_state=0),
+    CompositeDestructor([("marginal", MarginalDestructor()), ("gaussian", GaussianDestructor())]),
+    DeepDestructor(max_layers=3, random_state=0),
+]
+
+
+@pytest.mark.parametrize("gap", [1e-4, 1e-8, 1e-12, 0.0])
+@pytest.mark.parametrize("model", NEAR_SINGULAR_MODELS, ids=lambda m: type(m).__name__)
+def test_near_singular_covariances_stay_finite_and_invertible(model, gap):
+    X = _near_singular(500, gap)
+    X_test = _near_singular(200, gap, seed=1)
+    model = clone(model).set_params(output_distribution="normal")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    Z = model.transform(X_test)
+    assert np.all(np.isfinite(Z))
+    scores = model.score_samples(X_test)
+    assert np.all(np.isfinite(scores))
+    # The data hug a plane: the density there is at least that of an
+    # independent fit, which ignores the plane.
+    assert scores.mean() > MarginalDestructor().fit(X).score(X_test)
+    back = model.inverse_transform(Z)
+    np.testing.assert_allclose(back, X_test, rtol=1e-6, atol=1e-6)
+    # A row off the plane is unlikely but finite.
+    off = np.array([[0.0, 0.0, 1.0]])
+    assert np.isfinite(model.score_samples(off)).all()
+    assert model.score_samples(off)[0] < scores.min()
+
+
+def test_rbig_on_duplicated_columns_does_not_depend_on_the_batch():
+    """A duplicated column leaves a direction of pure rounding noise after PCA.
+
+    Before RotationDestructor snapped such directions to their training
+    value, the marginal layer after it fitted the noise, which differs with
+    the number of rows in the product: scores moved by 8 nats between a row
+    scored alone and in a batch.
+    """
+    rng = np.random.RandomState(0)
+    X = rng.gamma(0.5, size=(300, 3)) * 1e-3 + 1.0
+    X[:, 2] = X[:, 0]
+    model = RBIGDestructor(max_layers=5, patience=2, random_state=0).fit(X)
+    whole = model.score_samples(X[:20])
+    alone = np.concatenate([model.score_samples(X[i : i + 1]) for i in range(20)])
+    np.testing.assert_allclose(alone, whole, rtol=1e-12)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Known limitation: on nearly (not exactly) singular data, RBIG's PCA rotations isolate "
+    "directions of tiny but real spread; BLAS rounds X @ R.T differently for different numbers "
+    "of rows (a few 1e-16), and the marginal layers fitted to those directions magnify the "
+    "difference by the inverse of their spread: here 0.01 + 1e-8 x lognormal features with "
+    "duplicated and collinear columns, and a row scored alone differs by up to 6 nats from the "
+    "same row in a batch. A batch-independent product (np.einsum: measured no slower for an "
+    "RBIG fit at 64 features) fixes it, but changes RBIG's depth selection on other data."
+))
+def test_rbig_batch_independence_on_near_singular_data():
+    rng = np.random.RandomState(0)
+    X = (rng.lognormal(sigma=1.5, size=(500, 8)) + 1e6) * 1e-8
+    X[:, 3] = X[0, 3]
+    X[:, 5] = X[:, 0]
+    X[:, 7] = -3.0 * X[:, 1] + 1e-8
+    model = RBIGDestructor(max_layers=4, patience=2, random_state=0).fit(X)
+    whole = model.score_samples(X[:200])
+    alone = np.concatenate([model.score_samples(X[i : i + 1]) for i in range(200)])
+    np.testing.assert_allclose(alone, whole, rtol=1e-9)
+
+
+def test_rotation_snaps_only_directions_without_spread():
+    X = np.random.RandomState(0).standard_normal((200, 3))
+    model = RotationDestructor(input_distribution="normal", output_distribution="normal").fit(X)
+    # Nothing degenerate: the map is the plain product.
+    np.testing.assert_array_equal(model.transform(X), X @ model.rotation_.T)
+    X[:, 2] = X[:, 1]
+    model = model.fit(X)
+    Y = model.transform(X)
+    flat = np.flatnonzero(np.ptp(Y, axis=0) == 0)
+    assert flat.size == 1  # the difference of the duplicated columns
+    # A row off the degenerate plane keeps its coordinate: the map stays invertible.
+    off = np.array([[0.0, 1.0, 1.5]])
+    np.testing.assert_allclose(model.inverse_transform(model.transform(off)), off, atol=1e-12)
+
+
+# ------------------------------------------------------------ regressions found by the property tests
+def test_histogram_of_a_feature_spread_over_a_few_ulps():
+    """Spread below the floor is rounding noise: a constant feature, not a crash."""
+    x = -2.697367109473801 + np.arange(16) * 4.440892098500626e-16
+    density = HistogramDensity().fit(x)
+    assert np.all(np.diff(density.bin_edges_) > 0)
+    assert np.all(np.isfinite(density.logpdf(np.array([x[0], x[-1], 0.0, -1e6]))))
+
+
+@pytest.mark.parametrize("n_rows", [2, 3, 10])
+def test_ica_rotation_with_fewer_rows_than_features(n_rows):
+    X = np.random.RandomState(0).standard_normal((n_rows, 8))
+    model = RotationDestructor("ica", random_state=0, input_distribution="normal").fit(X)
+    np.testing.assert_allclose(model.rotation_ @ model.rotation_.T, np.eye(8), atol=1e-12)
+
+
+def test_mixture_inverse_at_a_large_offset():
+    """The root finder's tolerance is relative to the component scale, not to |x|."""
+    rng = np.random.RandomState(0)
+    X = -1e9 + 1e3 * rng.standard_normal((40, 3))
+    X[:5] = X[0] + 1e-4 * rng.standard_normal((5, 3))  # a tight cluster
+    model = GaussianMixtureDestructor(2, random_state=0, output_distribution="normal").fit(X)
+    Z = model.transform(X)
+    back = model.inverse_transform(Z)
+    # Before: the tolerance 1e-10 * |x| = 0.1 let rows come back 100 cluster widths away.
+    assert np.abs(back - X).max() < 1e-5
+    np.testing.assert_allclose(model.transform(back), Z, atol=1e-6)
+
+
+def test_tree_inverse_of_rows_on_a_split():
+    """A training value one ulp from its neighbour makes the threshold equal to it.
+
+    The row then maps onto a face of its target box; without clipping into
+    that box the inverse found the neighbouring leaf and applied its map to
+    every other coordinate.
+    """
+    rng = np.random.RandomState(0)
+    U = rng.uniform(size=(400, 4))
+    U[:200, 0] = 1.0 - 1.1102230246251565e-16 * rng.randint(1, 8, size=200)
+    model = TreeDestructor(random_state=0, output_distribution="normal").fit(U)
+    back = model.inverse_transform(model.transform(U))
+    np.testing.assert_allclose(back, U, atol=1e-9)
+
+
+def test_tree_round_trip_of_a_sample_packed_in_a_tiny_region():
+    """Gaussian-view input spread over 1e-8 around 1e-5: leaves thinner than 1e-11 of the cube."""
+    X = np.random.RandomState(0).gamma(0.5, size=(2000, 3)) * 1e-8 + 1e-5
+    model = TreeDestructor(input_distribution="normal", output_distribution="normal", random_state=0).fit(X)
+    back = model.inverse_transform(model.transform(X))
+    # Before the fix: errors of 1e-8, the size of the sample's spread.
+    assert np.abs(back - X).max() < 1e-11
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Known limitation of TreeDestructor's Gaussian view: a leaf whose input box lies in one "
+    "tail of the cube but whose output box reaches the other half is mapped, on the way "
+    "back, through the representation u (or 1 - u) chosen by the sign of the output z, "
+    "which holds the tail value to only 1e-16 absolute: rows of the training data 6 sd out "
+    "come back with relative errors near 1e-8 and their transform moves by up to 0.2. "
+    "Choosing the representation by the side of each leaf's boxes would fix it."
+))
+def test_tree_round_trip_of_training_rows_in_the_tails():
+    X = 10.0 * (np.random.RandomState(0).standard_normal((500, 4)) + 1.0)
+    model = TreeDestructor(input_distribution="normal", output_distribution="normal", random_state=0).fit(X)
+    Z = model.transform(X)
+    np.testing.assert_allclose(model.transform(model.inverse_transform(Z)), Z, atol=1e-8)
+
+
+def test_tree_round_trip_20_to_50_sd_out():
+    """Rows beyond the training data lie in leaves touching a face: log-space maps."""
+    X = np.random.RandomState(0).standard_normal((1000, 2))
+    model = TreeDestructor(input_distribution="normal", output_distribution="normal", random_state=0).fit(X)
+    far = np.array([[20.0, 0.0], [-20.0, 0.0], [30.0, -30.0], [37.0, 1.0], [-38.0, 2.0], [50.0, 3.0]])
+    np.testing.assert_allclose(model.inverse_transform(model.transform(far)), far, rtol=1e-8)
+    assert np.all(np.isfinite(model.score_samples(far)))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Known limitation: the default DeepDestructor has a Gaussian mixture among its first-layer "
+    "candidates, and GaussianMixtureDestructor's reg_covar is absolute, so collinear features "
+    "at scale 1e8 leave a singular covariance and the whole fit stops with a ValueError (which "
+    "names reg_covar), although the marginal candidate would fit. Standardizing inside "
+    "GaussianMixtureDestructor, or skipping a candidate that cannot be fitted, would fix it."
+))
+def test_default_deep_destructor_fits_collinear_features_at_scale_1e8():
+    X = np.random.RandomState(0).standard_normal((200, 3)) * 1e8
+    X[:, 2] = 2 * X[:, 0] - 3e8
+    model = DeepDestructor(max_layers=2, random_state=0).fit(X)
+    assert np.all(np.isfinite(model.score_samples(X)))
+
+
+def test_mixture_on_collinear_features_at_scale_1e8_says_what_to_do():
+    X = np.random.RandomState(0).standard_normal((200, 3)) * 1e8
+    X[:, 2] = 2 * X[:, 0] - 3e8
+    for model in (GaussianMixtureDestructor(2), GaussianMixtureDestructor("auto"), AutoregressiveDestructor()):
+        with pytest.raises(ValueError, match=rf"{type(model).__name__}.*(reg_covar|ill-defined)"):
+            model.fit(X)
+
+
+# ------------------------------------------------------------ sample sizes
+SIZE_MODELS = [
+    MarginalDestructor(),
+    MarginalDestructor(SplineDensity()),
+    MarginalDestructor(KDEDensity()),
+    GaussianDestructor(),
+    GaussianMixtureDestructor(2, random_state=0),
+    TreeDestructor(input_distribution="normal", random_state=0),
+    RBIGDestructor(max_layers=3, random_state=0),
+]
+
+
+@pytest.mark.parametrize("n_rows", [2, 3])
+@pytest.mark.parametrize("model", SIZE_MODELS + [DeepDestructor(GaussianDestructor(), n_layers=2,
+                                                                  init_destructor=MarginalDestructor())],
+                         ids=repr)
+def test_two_and_three_rows(model, n_rows):
+    X = _skewed(n_rows, seed=3)
+    model = clone(model).set_params(output_distribution="normal").fit(X)
+    Z = model.transform(X)
+    assert np.all(np.isfinite(Z)) and np.all(np.isfinite(model.score_samples(X)))
+    np.testing.assert_allclose(model.inverse_transform(Z), X, rtol=1e-7, atol=1e-9)
+    assert np.all(np.isfinite(model.score_samples(X * 100.0)))
+
+
+@pytest.mark.parametrize("model", SIZE_MODELS, ids=repr)
+def test_two_hundred_thousand_rows(model):
+    X = _skewed(200_000, n_features=2, seed=4)
+    model = clone(model).set_params(output_distribution="normal")
+    if isinstance(model, RBIGDestructor):
+        model.set_params(tol=0.0, n_layers=1)  # the noise-floor simulation alone costs 5 layers
+    model.fit(X)
+    rows = X[::997]
+    scores = model.score_samples(rows)
+    assert np.all(np.isfinite(scores))
+    np.testing.assert_allclose(model.inverse_transform(model.transform(rows)), rows, rtol=1e-7, atol=1e-9)
+    # With this much data nothing overfits: training rows score as fresh rows do.
+    fresh = _skewed(20_000, n_features=2, seed=5)
+    assert abs(model.score(X[:20_000]) - model.score(fresh)) < 0.05
+
+
+# ------------------------------------------------------------ discrete data
+@pytest.fixture(scope="module")
+def digits():
+    X = load_digits().data  # integers 0..16, many ties (constant columns included)
+    return X[:1200], X[1200:]
+
+
+DISCRETE_MODELS = [
+    MarginalDestructor(),
+    CompositeDestructor([("marginal", MarginalDestructor()), ("gaussian", GaussianDestructor())]),
+    TreeDestructor(input_distribution="normal", random_state=0),
+    GaussianMixtureDestructor(4, random_state=0),
+    RBIGDestructor(max_layers=3, random_state=0),
+    DeepDestructor(max_layers=2, random_state=0),
+]
+
+
+@pytest.mark.parametrize("model", DISCRETE_MODELS, ids=lambda m: type(m).__name__)
+def test_integer_pixels_get_finite_densities(model, digits):
+    """Raw integer data: finite scores for training and held-out rows, ties kept tied."""
+    X_train, X_test = digits
+    model = clone(model).set_params(output_distribution="normal")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X_train)
+    for X in (X_train, X_test):
+        assert np.all(np.isfinite(model.score_samples(X)))
+        assert np.all(np.isfinite(model.transform(X)))
+    # Pixel values never seen in training (17, -1) are finite too.
+    unseen = np.clip(X_test[:5] + 1.0, 0, 17)
+    unseen[:, 0] = -1.0
+    assert np.all(np.isfinite(model.score_samples(unseen)))
+    # Equal rows have equal outputs: the map is a function of the row.
+    doubled = np.vstack([X_test[:3], X_test[:3]])
+    Z = model.transform(doubled)
+    np.testing.assert_array_equal(Z[:3], Z[3:])
+
+
+def test_discrete_density_is_a_continuous_relaxation_and_dequantization_bounds_it(digits):
+    """What a density means on integer data, checked in one dimension where all is exact.
+
+    A model fitted to dequantized data ``x + u`` (``u`` uniform on [0, 1))
+    is a density ``q`` on the real line; it gives the integer ``k`` the
+    probability ``P(k) = F(k + 1) - F(k)``. By Jensen's inequality the
+    dequantized log-likelihood ``E_u log q(k + u)`` is a lower bound on
+    ``log P(k)``: published "dequantized" numbers are such bounds, in nats.
+    A model fitted to the raw integers is a density too (a continuous
+    relaxation of the data): its log-likelihoods depend on the units and are
+    not log-probabilities.
+    """
+    X_train, X_test = digits
+    pixel = X_train[:, 36]  # a pixel with many distinct values
+    rng = np.random.RandomState(0)
+    dequantized = MarginalDestructor(HistogramDensity(bins=17)).fit((pixel + rng.uniform(size=pixel.size))[:, None])
+    k = np.arange(17.0)[:, None]
+    F = dequantized.transform
+    prob = (F(k + 1.0) - F(k))[:, 0]
+    assert 0.98 < prob.sum() <= 1.0  # the rest lies in the tails beyond [0, 17)
+    # E_u log q(k + u), exactly: q is constant between the histogram's edges.
+    edges = dequantized.densities_[0].bin_edges_
+    mean_log_q = []
+    for kk in k[:, 0]:
+        cuts = np.unique(np.clip(np.concatenate([[kk, kk + 1.0], edges]), kk, kk + 1.0))
+        pieces = np.diff(cuts)
+        log_q = dequantized.score_samples((0.5 * (cuts[:-1] + cuts[1:]))[:, None])
+        mean_log_q.append(np.sum(pieces * log_q))
+    assert np.all(np.array(mean_log_q) <= np.log(prob) + 1e-12)
+    # The bound is tight where the density is flat across [k, k + 1).
+    assert np.min(np.log(prob) - np.array(mean_log_q)) < 1e-3
+    # Fitted to the raw integers, the model is still a density, not a
+    # probability: it changes with the units. Dividing the pixels by 17 adds
+    # log 17 per feature to every log-likelihood (histograms are
+    # scale-equivariant; an all-zero pixel is not: its spike has a fixed width).
+    columns = np.flatnonzero(np.ptp(X_train, axis=0) > 0)[:10]
+    raw = MarginalDestructor().fit(X_train[:, columns])
+    scaled = MarginalDestructor().fit(X_train[:, columns] / 17.0)
+    np.testing.assert_allclose(
+        scaled.score_samples(X_test[:, columns] / 17.0),
+        raw.score_samples(X_test[:, columns]) + columns.size * np.log(17.0),
+        rtol=1e-10,
+    )
+
+
+# ------------------------------------------------------------ threads
+THREAD_MODELS = [
+    MarginalDestructor(KDEDensity()),
+    GaussianMixtureDestructor(3, random_state=0),
+    TreeDestructor(input_distribution="normal", random_state=0),
+    RBIGDestructor(max_layers=3, random_state=0),
+    DeepDestructor(init_destructor=MarginalDestructor(), max_layers=3, random_state=0),
+]
+
+
+@pytest.mark.parametrize("model", THREAD_MODELS, ids=lambda m: type(m).__name__)
+def test_concurrent_scoring_from_threads_equals_serial(model, skewed):
+    model = clone(model).fit(skewed)
+    batches = [_skewed(300 + 37 * i, seed=10 + i) for i in range(8)]
+    serial = [(model.score_samples(b), model.transform(b)) for b in batches]
+
+    def work(i):
+        b = batches[i % len(batches)]
+        return i % len(batches), model.score_samples(b), model.transform(b)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(work, range(32)))
+    for i, scores, Z in results:
+        np.testing.assert_array_equal(scores, serial[i][0])
+        np.testing.assert_array_equal(Z, serial[i][1])
+
+
+# ------------------------------------------------------------ error messages
+@pytest.mark.parametrize("cls", DESTRUCTOR_CLASSES, ids=lambda c: c.__name__)
+def test_common_errors_name_the_estimator_and_what_is_expected(cls, skewed):
+    name = cls.__name__
+    model = _default(cls)
+    with pytest.raises(NotFittedError, match=name):
+        model.transform(skewed)
+    bad = skewed.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match=rf"(?s)NaN.*{name}"):
+        clone(model).fit(bad)
+    with pytest.raises(ValueError, match=rf"1 sample\(s\).*minimum of 2 is required by {name}"):
+        clone(model).fit(skewed[:1])
+    fitted = clone(model).fit(skewed)
+    with pytest.raises(ValueError, match=rf"X has 2 features, but {name} is expecting 3 features"):
+        fitted.score_samples(skewed[:, :2])
+    with pytest.raises(ValueError, match=rf"{name}.*output_distribution='uniform'.*unit cube"):
+        fitted.inverse_transform(np.full((1, 3), 2.0))
+    with pytest.raises(ValueError, match=rf"{name}\.sample: n_samples must be a positive integer"):
+        fitted.sample(0)
+    for parameter in cls._parameter_constraints:
+        with pytest.raises(ValueError, match=rf"The '{parameter}' parameter of {name} must be"):
+            clone(model).set_params(**{parameter: object()}).fit(skewed)
+
+
+@pytest.mark.parametrize("cls", [IdentityDestructor, RotationDestructor, TreeDestructor], ids=lambda c: c.__name__)
+def test_unit_input_outside_the_cube_is_refused_by_name(cls, skewed):
+    with pytest.raises(ValueError, match=rf"{cls.__name__} with input_distribution='uniform'.*unit cube"):
+        cls().fit(skewed)
+
+
+SPECIFIC_ERRORS = [
+    ("rotation n_directions",
+     lambda X: RotationDestructor("sliced", n_directions=5, input_distribution="normal").fit(X),
+     ValueError, r"RotationDestructor: n_directions=5 exceeds the number of features, 3"),
+    ("mixture larger than the data", lambda X: GaussianMixtureDestructor(50).fit(X[:10]),
+     ValueError, r"GaussianMixtureDestructor: n_components=50 needs at least as many training rows, got 10"),
+    ("composite without steps", lambda X: CompositeDestructor([]).fit(X),
+     ValueError, r"CompositeDestructor needs at least one step"),
+    ("composite step not a destructor", lambda X: CompositeDestructor([("pca", object())]).fit(X),
+     (TypeError, ValueError), r"CompositeDestructor"),
+    ("deep template not a destructor", lambda X: DeepDestructor([HistogramDensity()], n_layers=1).fit(X),
+     (TypeError, ValueError), r"DeepDestructor.*destructor"),
+    ("deep empty candidates", lambda X: DeepDestructor([], n_layers=1).fit(X),
+     ValueError, r"DeepDestructor: destructor must not be an empty list"),
+    ("deep too few rows to validate", lambda X: DeepDestructor().fit(X[:2]),
+     ValueError, r"DeepDestructor holds out validation_fraction=0.1.*got 2 rows"),
+    ("deep-cv folds too small", lambda X: DeepDestructorCV(cv=2).fit(X[:3]),
+     ValueError, r"DeepDestructorCV: every fold of cv=2 needs at least 2 training rows"),
+    ("deep-cv more folds than rows", lambda X: DeepDestructorCV(cv=5).fit(X[:3]),
+     ValueError, r"DeepDestructorCV: cv=5 cannot split 3 rows"),
+    ("deep partial depth out of range",
+     lambda X: DeepDestructor(n_layers=1, init_destructor=MarginalDestructor(),
+                              destructor=GaussianDestructor()).fit(X).transform(X, n_layers=5),
+     ValueError, r"DeepDestructor: n_layers must be an integer in \[0, 1\]"),
+    ("autoregressive order", lambda X: AutoregressiveDestructor(order=[0, 0, 1]).fit(X),
+     ValueError, r"AutoregressiveDestructor: order must be a permutation of range\(3\)"),
+    ("rbig marginal not a destructor", lambda X: RBIGDestructor(marginal=RotationDestructor, n_layers=1).fit(X),
+     (TypeError, ValueError), r"RBIGDestructor"),
+    ("tree density outside the cube", lambda X: TreeDensity().fit(X),
+     ValueError, r"TreeDensity takes points of the unit cube"),
+    ("univariate density on 2-D data", lambda X: HistogramDensity().fit(X),
+     ValueError, r"HistogramDensity is univariate: expected a 1-D array"),
+    ("conditional sample of an unsupported estimator",
+     lambda X: conditional_sample(GaussianDestructor().fit(X), X[:1, :1], given=[0]),
+     TypeError, r"GaussianDestructor does not support conditional densities"),
+    ("conditional given out of range",
+     lambda X: GaussianMixtureDestructor().fit(X).conditional_score_samples(X, given=[7]),
+     ValueError, r"GaussianMixtureDestructor: given indices must lie in \[0, 2\]"),
+]
+
+
+@pytest.mark.parametrize("fails, error, pattern", [e[1:] for e in SPECIFIC_ERRORS], ids=[e[0] for e in SPECIFIC_ERRORS])
+def test_specific_errors_name_the_estimator_and_the_parameter(fails, error, pattern, skewed):
+    with pytest.raises(error, match=pattern):
+        fails(skewed)
