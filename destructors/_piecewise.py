@@ -26,6 +26,8 @@ estimators.
 import numpy as np
 
 _LOG_2_OVER_PI = np.log(2.0 / np.pi)
+# Largest tail distance: a quarter of the float range, so knot +- distance stays finite.
+_FAR = np.finfo(np.float64).max / 4
 
 
 def _rq_rise(xi, a, b):
@@ -172,10 +174,13 @@ class PiecewiseCDF:
 
     @staticmethod
     def _tail_distance(log_p, mass, scale):
-        # Inverse of p = mass * (2 / pi) * arctan(scale / t).
+        # Inverse of p = mass * (2 / pi) * arctan(scale / t); a tail
+        # probability too small for the float range maps to the largest
+        # finite distance rather than to infinity.
         fraction = np.minimum(np.exp(log_p - np.log(mass)), 1.0)
-        with np.errstate(divide="ignore"):
-            return scale / np.tan(0.5 * np.pi * fraction)
+        with np.errstate(divide="ignore", over="ignore"):
+            distance = scale / np.tan(0.5 * np.pi * fraction)
+        return np.minimum(distance, _FAR)
 
     def _bulk_from_left(self, q):
         k = np.clip(np.searchsorted(self.cdf_knots, q, side="right") - 1, 0, self.widths.size - 1)

@@ -58,7 +58,11 @@ def haar_rotation(n_features, rng):
 def pca_rotation(X):
     """Eigenvectors of the covariance of ``X`` as rows, by decreasing eigenvalue."""
     centered = X - X.mean(axis=0)
-    covariance = centered.T @ centered / X.shape[0]
+    return pca_rotation_from_covariance(centered.T @ centered / X.shape[0])
+
+
+def pca_rotation_from_covariance(covariance):
+    """Eigenvectors of a covariance matrix as rows, by decreasing eigenvalue, signs fixed."""
     _, vectors = eigh(covariance, check_finite=False)
     return _fix_row_signs(vectors[:, ::-1].T)
 

@@ -7,6 +7,7 @@ cross-validation (:class:`DeepDestructorCV`).
 """
 
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -150,6 +151,34 @@ class _BaseDeep(LayerStack):
             change = "" if k == 0 else f" ({validation - previous:+.4f})"
             line = f"validation log-likelihood {validation: .4f}{change}"
         print(f"[{type(self).__name__}] {branch} layer {k:3d} {choice:<30} {line}  {seconds:.2f} s", flush=True)
+
+    def _grow_branches(self, grow):
+        """Grow every initial candidate's stack with ``grow(i)``, skipping those that cannot be fitted.
+
+        A candidate that raises a ValueError on this data (for example a
+        Gaussian mixture whose covariance stays singular) is skipped with a
+        warning, so that one unsuitable candidate does not stop the fit;
+        if every candidate fails, the first error is raised.
+        """
+        inits = self._init_templates()
+        branches, errors = [], []
+        for i, template in enumerate(inits):
+            try:
+                branches.append(grow(i))
+            except ValueError as error:
+                if len(inits) == 1:
+                    raise
+                errors.append(error)
+                branches.append(None)
+                warnings.warn(
+                    f"{type(self).__name__}: the initial candidate {type(template).__name__} "
+                    f"could not be fitted and is skipped: {error}",
+                    UserWarning,
+                    stacklevel=3,
+                )
+        if all(branch is None for branch in branches):
+            raise errors[0]
+        return branches
 
     def _fit_layer_on(self, layer, X, rng):
         """Fit ``layer`` on at most ``max_fit_samples`` rows of ``X``; return its output on all of them.
@@ -498,12 +527,13 @@ class DeepDestructor(_BaseDeep):
 
         X_fit, X_val = self._split(X, rng)
         depth = self.max_layers if auto else self.n_layers
-        branches = [self._grow(X_fit, X_val, rng, i, depth, stop_early=auto) for i in range(len(inits))]
+        branches = self._grow_branches(lambda i: self._grow(X_fit, X_val, rng, i, depth, stop_early=auto))
+        grown = [branch for branch in branches if branch is not None]
         if not auto:
-            for branch in branches:
+            for branch in grown:
                 branch.best_n_layers = self.n_layers
-        best = max(branches, key=lambda branch: branch.best_validation)
-        self.init_scores_ = np.array([branch.best_validation for branch in branches])
+        best = max(grown, key=lambda branch: branch.best_validation)
+        self.init_scores_ = np.array([-np.inf if b is None else b.best_validation for b in branches])
         self.validation_scores_ = best.validation_scores
         n_layers = best.best_n_layers
         if not self.refit:
@@ -521,12 +551,9 @@ class DeepDestructor(_BaseDeep):
 
 
 def _fold_growths(model, X, train, test, seed):
-    """Grow every initial candidate's stack on a fold, validated on the rest."""
+    """Grow every initial candidate's stack on a fold, validated on the rest (None where it failed)."""
     rng = np.random.RandomState(seed)
-    return [
-        model._grow(X[train], X[test], rng, i, model.max_layers, stop_early=True)
-        for i in range(len(model._init_templates()))
-    ]
+    return model._grow_branches(lambda i: model._grow(X[train], X[test], rng, i, model.max_layers, stop_early=True))
 
 
 def _majority(votes):
@@ -661,9 +688,11 @@ class DeepDestructorCV(_BaseDeep):
             delayed(_fold_growths)(self, X, train, test, rng.randint(_SEED_MAX)) for train, test in folds
         )
         best = None
-        self.init_scores_ = np.empty(len(per_fold[0]))
+        self.init_scores_ = np.full(len(per_fold[0]), -np.inf)
         for i in range(len(per_fold[0])):
             growths = [fold[i] for fold in per_fold]
+            if any(growth is None for growth in growths):
+                continue
             length = max(len(g.validation_scores) for g in growths)
             curves = np.array([np.pad(g.validation_scores, (0, length - len(g.validation_scores)), mode="edge")
                                for g in growths])

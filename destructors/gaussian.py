@@ -67,19 +67,26 @@ class GaussianDestructor(BaseDestructor):
         self.output_distribution = output_distribution
 
     def _fit(self, X):
-        self.mean_ = X.mean(axis=0)
-        centered = X - self.mean_
-        scale = centered.std(axis=0)
-        floor = spread_floor(X, axis=0)
+        mean = X.mean(axis=0)
+        centered = X - mean
+        self._fit_moments(mean, centered.T @ centered, X.shape[0], spread_floor(X, axis=0))
+
+    def _fit_moments(self, mean, scatter, n_samples, floor):
+        """Fit from the mean, the centred cross-products and per-feature spread floors.
+
+        The sufficient statistics of a Gaussian: the distributed fit of
+        :mod:`destructors.dask` sums them over blocks of rows.
+        """
+        n_features = mean.shape[0]
+        scale = np.sqrt(np.maximum(np.diag(scatter), 0.0) / n_samples)
         scale = np.where(scale > floor, scale, floor)
-        standardized = centered / scale
-        correlation = standardized.T @ standardized / X.shape[0]
-        correlation.flat[:: X.shape[1] + 1] += self.reg_covar
+        correlation = scatter / np.outer(scale, scale) / n_samples
+        correlation.flat[:: n_features + 1] += self.reg_covar
         if self.reg_covar == 0:
             # Keep a singular sample covariance factorizable.
-            correlation.flat[:: X.shape[1] + 1] += 1e-12
-        factor = cholesky(correlation, lower=True)
-        self.cholesky_ = scale[:, None] * factor
+            correlation.flat[:: n_features + 1] += 1e-12
+        self.mean_ = mean
+        self.cholesky_ = scale[:, None] * cholesky(correlation, lower=True)
         self.covariance_ = self.cholesky_ @ self.cholesky_.T
 
     def _forward(self, X):

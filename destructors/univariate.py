@@ -190,8 +190,11 @@ class GaussianDensity(BaseUnivariateDensity):
     """
 
     def _fit(self, x):
+        # Standardize by the magnitude first: squares of values below 1e-154
+        # underflow, and a plain std would return 0.
+        magnitude = float(np.abs(x).max()) or 1.0
         self.mean_ = float(x.mean())
-        self.scale_ = max(float(x.std()), float(spread_floor(x)))
+        self.scale_ = max(magnitude * float((x / magnitude).std()), float(spread_floor(x)))
 
     def _evaluate(self, x):
         t = (x - self.mean_) / self.scale_
@@ -277,30 +280,41 @@ class HistogramDensity(_TailedDensity):
         self.bins = bins
         self.alpha = alpha
 
-    def _n_bins(self, x, span):
+    def _needs_quartiles(self):
+        return self.bins in ("fd", "auto")
+
+    def _n_bins(self, n_samples, span, q75=0.0, q25=0.0):
+        """Number of bins for ``n_samples`` values over ``span`` (quartiles for "fd"/"auto")."""
         if isinstance(self.bins, Integral):
             return int(self.bins)
-        n = x.size
+        n = n_samples
         sturges = np.log2(n) + 1.0
-        q75, q25 = np.percentile(x, [75, 25])
         fd = span / (2.0 * (q75 - q25) * n ** (-1.0 / 3.0)) if q75 > q25 else 0.0
         count = {"sqrt": np.sqrt(n), "sturges": sturges, "fd": fd, "auto": max(sturges, fd)}[self.bins]
         return int(np.clip(np.ceil(count), 1, max(1, n // 2)))
 
     def _fit(self, x):
         lo, hi = self._support(x)
-        self.n_bins_ = self._n_bins(x, hi - lo)
+        quartiles = np.percentile(x, [75, 25]) if self._needs_quartiles() else (0.0, 0.0)
+        n_bins = self._n_bins(x.size, hi - lo, *quartiles)
+        edges = np.linspace(lo, hi, n_bins + 1)
+        counts = np.bincount(np.clip(np.searchsorted(edges, x, side="right") - 1, 0, n_bins - 1), minlength=n_bins)
+        self._fit_counts(lo, hi, counts, x.size)
+
+    def _fit_counts(self, lo, hi, counts, n_samples):
+        """Fit from the bin counts of ``n_samples`` values over equal bins spanning ``[lo, hi]``.
+
+        The sufficient statistics of a histogram: the distributed fit of
+        :mod:`destructors.dask` sums them over blocks of rows.
+        """
+        self.n_bins_ = len(counts)
         self.bin_edges_ = np.linspace(lo, hi, self.n_bins_ + 1)
-        counts = np.bincount(
-            np.clip(np.searchsorted(self.bin_edges_, x, side="right") - 1, 0, self.n_bins_ - 1),
-            minlength=self.n_bins_,
-        )
-        masses = counts + self.alpha
+        masses = np.asarray(counts, dtype=np.float64) + self.alpha
         if self.alpha == 0:
             # Empty bins would have zero density: give them the weight of one
             # hundredth of a point, so every real number keeps positive density.
             masses = np.maximum(masses, 0.01)
-        tails = np.array(self._tail_masses(x.size))
+        tails = np.array(self._tail_masses(n_samples))
         bulk = masses / masses.sum() * (1.0 - tails.sum())
         self.cdf_ = PiecewiseCDF(self.bin_edges_, bulk, tails)
 

@@ -237,3 +237,15 @@ def test_spline_beats_histogram_on_u_shaped_density():
     spline = SplineDensity().fit(x).logpdf(x_test).mean()
     histogram = HistogramDensity().fit(x).logpdf(x_test).mean()
     assert spline > histogram
+
+
+def test_gaussian_density_of_tiny_values():
+    x = np.random.RandomState(0).standard_normal(100) * 1e-160
+    density = GaussianDensity().fit(x)
+    assert density.scale_ == pytest.approx(np.std(x * 1e160) * 1e-160)
+
+
+def test_tail_quantiles_stay_finite(density_class):
+    density = density_class().fit(_samples("normal"))
+    x = density._from_normal(np.array([-1e3, -38.0, 38.0, 1e3]))
+    assert np.all(np.isfinite(x)) and np.all(np.diff(x) >= 0)

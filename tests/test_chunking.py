@@ -1,0 +1,88 @@
+"""Public methods process rows in chunks sized from scikit-learn's working_memory.
+
+With ``working_memory=1`` (MiB) scoring 200,000 x 10 rows allocates a small
+fraction of one ``n x d`` array, instead of the ``16`` full temporaries a
+layer may hold per chunk, and gives the same numbers as the default setting.
+"""
+
+import gc
+import tracemalloc
+
+import numpy as np
+import pytest
+import sklearn
+
+from destructors import MarginalDestructor, RBIGDestructor
+
+N_ROWS, N_FEATURES = 200_000, 10
+
+
+def _data(n_rows, seed):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n_rows, N_FEATURES)) @ (np.eye(N_FEATURES) + 0.5 * np.tri(N_FEATURES, k=-1)).T
+    X[:, 0] = np.exp(0.5 * X[:, 0])
+    return X
+
+
+def _peak(func):
+    """Result of ``func()`` and the peak memory (bytes) that tracemalloc saw it allocate."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = func()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture(scope="module")
+def X():
+    return _data(N_ROWS, 1)
+
+
+@pytest.fixture(scope="module", params=["marginal", "rbig"])
+def model(request):
+    X_train = _data(5000, 0)
+    if request.param == "marginal":
+        return MarginalDestructor().fit(X_train)
+    return RBIGDestructor(n_layers=2, tol=0.0, random_state=0).fit(X_train)
+
+
+def _assert_same(chunked, whole, model):
+    if isinstance(model, MarginalDestructor):
+        np.testing.assert_array_equal(chunked, whole)
+    else:
+        # Rotations multiply matrices; BLAS may round a row differently
+        # depending on how many rows it multiplies at once.
+        np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)
+
+
+def test_score_samples_in_chunks_keeps_memory_bounded(model, X):
+    whole, whole_peak = _peak(lambda: model.score_samples(X))
+    with sklearn.config_context(working_memory=1):
+        chunked, chunked_peak = _peak(lambda: model.score_samples(X))
+    _assert_same(chunked, whole, model)
+    # Without chunks the layers' temporaries have the size of the data...
+    assert whole_peak > X.nbytes
+    # ... in 1 MiB chunks, all of scoring takes less than half of one n x d
+    # array (the output and its chunks are 2 * n floats), far below the 16
+    # n x d temporaries a layer may hold.
+    assert chunked_peak < 0.5 * X.nbytes
+    assert chunked_peak < whole_peak / 4
+
+
+def test_transforms_and_sampling_in_chunks_hold_few_full_arrays(model, X):
+    X = X[:50_000]
+    with sklearn.config_context(working_memory=1):
+        U, transform_peak = _peak(lambda: model.transform(X))
+        X_back, inverse_peak = _peak(lambda: model.inverse_transform(U))
+        samples, sample_peak = _peak(lambda: model.sample(len(X), random_state=0))
+    _assert_same(U, model.transform(X), model)
+    _assert_same(X_back, model.inverse_transform(U), model)
+    _assert_same(samples, model.sample(len(X), random_state=0), model)
+    # The output, its chunks before concatenation, and for the inverse the
+    # Gaussian view of its input (or the normal draws): at most three arrays
+    # of the output's size.
+    assert transform_peak < 2.5 * X.nbytes
+    assert inverse_peak < 3.5 * X.nbytes
+    assert sample_peak < 3.5 * X.nbytes
