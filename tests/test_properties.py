@@ -529,6 +529,9 @@ def _make_test(name, estimator):
     return test
 
 
+# On collinear features at large scales the deep models' mixture candidate
+# cannot be fitted; they skip it with this warning (tested in test_robustness).
+@pytest.mark.filterwarnings("ignore:.*initial candidate GaussianMixtureDestructor could not be fitted:UserWarning")
 @pytest.mark.parametrize("name, estimator", CONFIGURATIONS, ids=[c[0] for c in CONFIGURATIONS])
 def test_destructor_properties(name, estimator):
     _make_test(name, estimator)()
