@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import time
 from pathlib import Path
 
 
@@ -25,3 +26,19 @@ def write_markdown(json_path, text, title):
 
 def load(json_path):
     return json.loads(Path(json_path).read_text())
+
+
+def timed(func, repeats=1):
+    """Best wall-clock time of ``repeats`` calls of ``func``, and the last result."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = func()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def render(json_path, print_tables, title):
+    """Rewrite the Markdown report of an earlier run from its JSON results."""
+    text = printed(print_tables, load(json_path))
+    return write_markdown(json_path, text, title)

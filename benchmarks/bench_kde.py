@@ -223,8 +223,7 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
     args = parser.parse_args(argv)
     if args.render is not None:
-        text = _report.printed(_print_tables, _report.load(args.render))
-        _report.write_markdown(args.render, text, TITLE)
+        _report.render(args.render, _print_tables, TITLE)
         return 0
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
     results = {

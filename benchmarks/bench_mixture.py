@@ -21,7 +21,6 @@ tables and writes ``benchmarks/results/mixture.json``.
 
 import argparse
 import json
-import time
 import warnings
 from functools import partial
 from pathlib import Path
@@ -48,16 +47,6 @@ except ImportError:  # run as a script: python benchmarks/bench_mixture.py
 TITLE = "## Mixture destructors: inversion cost and two moons (`python -m benchmarks.bench_mixture`)"
 RESULTS = Path(__file__).resolve().parent / "results" / "mixture.json"
 NOISE = 0.05
-
-
-def _timed(func, repeats=1):
-    """Best wall-clock time of ``repeats`` calls, and the last result."""
-    best, result = np.inf, None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 # ------------------------------------------------------------ inversion cost
@@ -114,10 +103,10 @@ def bench_inversion(n_rows, n_scalar, repeats, random_state=0):
         n_components, random_state=random_state, output_distribution="normal"
     ).fit(X_train)
     X = sample(n_rows)
-    forward, Z = _timed(partial(model.transform, X), repeats)
-    inverse, back = _timed(partial(model.inverse_transform, Z), repeats)
+    forward, Z = _report.timed(partial(model.transform, X), repeats)
+    inverse, back = _report.timed(partial(model.inverse_transform, Z), repeats)
     error = float(np.max(np.abs(back - X) / np.maximum(np.abs(X), 1.0)))
-    scalar, scalar_back = _timed(partial(_scalar_inverse, model, Z[:n_scalar]))
+    scalar, scalar_back = _report.timed(partial(_scalar_inverse, model, Z[:n_scalar]))
     agreement = float(np.max(np.abs(scalar_back - back[:n_scalar]) / np.maximum(np.abs(X[:n_scalar]), 1.0)))
     projected = scalar * n_rows / n_scalar
     return {
@@ -174,7 +163,7 @@ def bench_moons(n_train, n_test, grid, random_state=0):
 
     for name, make in (("GaussianMixture (scikit-learn)", sklearn_mixture), ("GaussianMixtureDestructor", destructor)):
         k, validation = _choose_components(make, grid, X_fit, X_val)
-        seconds, model = _timed(partial(_fit, make(k), X_train))
+        seconds, model = _report.timed(partial(_fit, make(k), X_train))
         rows.append({
             "model": name, "n_components": k, "test": float(model.score(X_test)),
             "fit_seconds": seconds, "validation_scores": validation,
@@ -197,7 +186,7 @@ def bench_moons(n_train, n_test, grid, random_state=0):
             init_destructor=destructor(chosen), refit=True, random_state=random_state
         )
     for name, model in stacks.items():
-        seconds, model = _timed(partial(_fit, model, X_train))
+        seconds, model = _report.timed(partial(_fit, model, X_train))
         row = {"model": name, "n_components": chosen, "test": float(model.score(X_test)), "fit_seconds": seconds}
         if hasattr(model, "n_layers_"):
             row["n_layers"] = int(model.n_layers_)
@@ -248,8 +237,7 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
     args = parser.parse_args(argv)
     if args.render is not None:
-        text = _report.printed(_print_tables, _report.load(args.render))
-        _report.write_markdown(args.render, text, TITLE)
+        _report.render(args.render, _print_tables, TITLE)
         return 0
     if args.quick:
         settings = dict(n_rows=20000, n_scalar=20, repeats=1, n_train=4000, n_test=1000, grid=(10, 20))

@@ -26,7 +26,6 @@ and writes ``benchmarks/results/rbig.json``.
 import argparse
 import json
 import platform
-import time
 from functools import partial
 from pathlib import Path
 
@@ -44,16 +43,6 @@ except ImportError:  # run as a script: python benchmarks/bench_rbig.py
 TITLE = "## RBIG: speed, growth and quality (`python -m benchmarks.bench_rbig`)"
 RESULTS = Path(__file__).resolve().parent / "results" / "rbig.json"
 FLOOR_KNOTS = 100
-
-
-def _timed(func, repeats=1):
-    """Best wall-clock time of ``repeats`` calls, and the last result."""
-    best, result = np.inf, None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 # ---------------------------------------------------------- known densities
@@ -125,7 +114,7 @@ def quality(n_train, random_state=0, verbose=True):
         X_train, X_test = X[:n_train], X[n_train:]
         truth = float(np.mean(logpdf(X_test)))
         for model_name, model in _models(random_state).items():
-            fit_seconds, _ = _timed(partial(model.fit, X_train))
+            fit_seconds, _ = _report.timed(partial(model.fit, X_train))
             score = float(np.mean(model.score_samples(X_test)))
             row = {
                 "dataset": name, "model": model_name, "n_train": n_train,
@@ -162,7 +151,7 @@ def _floor(X, rng, repeats):
             Z[:, j] = np.interp(Z[:, j], knots, values)
         return Z
 
-    return _timed(layer, repeats)[0]
+    return _report.timed(layer, repeats)[0]
 
 
 def speed(sizes, dims, n_layers, random_state=0, verbose=True):
@@ -174,9 +163,9 @@ def speed(sizes, dims, n_layers, random_state=0, verbose=True):
             repeats = 3 if n * d <= 10**5 else 1
             floor = _floor(X, rng, 3)
             model = RBIGDestructor(n_layers=n_layers, random_state=random_state)
-            fit_s, _ = _timed(partial(model.fit, X), repeats)
-            transform_s, _ = _timed(partial(model.transform, X), repeats)
-            score_s, _ = _timed(partial(model.score_samples, X), repeats)
+            fit_s, _ = _report.timed(partial(model.fit, X), repeats)
+            transform_s, _ = _report.timed(partial(model.transform, X), repeats)
+            score_s, _ = _report.timed(partial(model.score_samples, X), repeats)
             per_iteration = transform_s / (n_layers + 1)
             row = {
                 "n": n, "d": d, "n_layers": n_layers, "fit_seconds": fit_s,

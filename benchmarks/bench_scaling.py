@@ -61,6 +61,11 @@ from threadpoolctl import threadpool_limits
 
 from destructors import DeepDestructor, RBIGDestructor
 
+try:
+    from . import _report
+except ImportError:  # run as a script: python benchmarks/bench_scaling.py
+    import _report
+
 RESULTS = Path(__file__).resolve().parent / "results"
 FLOOR_KNOTS = 100
 MODELS = {
@@ -76,16 +81,6 @@ def _data(n, d, seed=0):
     X = X @ (np.eye(d) + 0.5 * np.tri(d, k=-1)).T
     X[:, 0] = np.exp(0.5 * X[:, 0])
     return X
-
-
-def _timed(func, repeats=1):
-    """Best wall-clock time of ``repeats`` calls, and the last result."""
-    best, result = np.inf, None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def _peak(func):
@@ -112,7 +107,7 @@ def floor_seconds(X, repeats=3):
             Z[:, j] = np.interp(Z[:, j], knots, values)
         return Z
 
-    return _timed(layer, repeats)[0]
+    return _report.timed(layer, repeats)[0]
 
 
 def run_cell(name, n, d, max_seconds, small_model=None):
@@ -121,9 +116,9 @@ def run_cell(name, n, d, max_seconds, small_model=None):
     repeats = 3 if n * d <= 10**5 else 1
     floor = floor_seconds(X)
     model = MODELS[name]()
-    fit_s, _ = _timed(lambda: model.fit(X))
-    transform_s, _ = _timed(lambda: model.transform(X), repeats)
-    score_s, _ = _timed(lambda: model.score_samples(X), repeats)
+    fit_s, _ = _report.timed(lambda: model.fit(X))
+    transform_s, _ = _report.timed(lambda: model.transform(X), repeats)
+    score_s, _ = _report.timed(lambda: model.score_samples(X), repeats)
     input_bytes = X.nbytes
     row = {
         "model": name, "n": n, "d": d, "status": "measured",
@@ -142,7 +137,7 @@ def run_cell(name, n, d, max_seconds, small_model=None):
         peak = row[f"{key}_peak_mib"]
         row[f"{key}_peak_over_input"] = None if peak is None else peak * 2**20 / input_bytes
     fixed = model if small_model is None else small_model
-    row["fixed_model_score_seconds"] = _timed(lambda: fixed.score_samples(X), repeats)[0]
+    row["fixed_model_score_seconds"] = _report.timed(lambda: fixed.score_samples(X), repeats)[0]
     row["fixed_model_score_over_floor"] = row["fixed_model_score_seconds"] / floor
     row["cell_seconds"] = None  # filled by the caller
     return row, model

@@ -303,8 +303,7 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file to write")
     args = parser.parse_args(argv)
     if args.render is not None:
-        text = _report.printed(_print_tables, _report.load(args.render))
-        _report.write_markdown(args.render, text, TITLE)
+        _report.render(args.render, _print_tables, TITLE)
         return 0
     if args.quick:
         settings = {"best_layers": 3, "random_layers": 10, "gmm_sizes": [4, 16, 64],

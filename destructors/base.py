@@ -69,6 +69,14 @@ def resolve_random_state(random_state):
     return check_random_state(random_state)
 
 
+def check_n_samples(estimator, n_samples):
+    """Raise a ValueError naming ``estimator`` unless ``n_samples`` is a positive integer."""
+    if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
+        raise ValueError(
+            f"{type(estimator).__name__}.sample: n_samples must be a positive integer, got {n_samples!r}."
+        )
+
+
 def make_layer(template, random_state=None):
     """Clone ``template`` as a layer of a stack that exchanges Gaussian views.
 
@@ -350,11 +358,7 @@ class BaseDestructor(
             Samples from the fitted density.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
-            raise ValueError(
-                f"{type(self).__name__}.sample: n_samples must be a positive "
-                f"integer, got {n_samples!r}."
-            )
+        check_n_samples(self, n_samples)
         rng = resolve_random_state(random_state)
         Z = rng.standard_normal((n_samples, self.n_features_in_))
         return self._from_layer_space(self._map_rows(self._inverse, Z))

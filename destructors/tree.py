@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _tree_kernels as kernels
-from .base import CanonicalDestructor, resolve_random_state
+from .base import CanonicalDestructor, check_n_samples, resolve_random_state
 
 __all__ = ["TreeDensity", "TreeDestructor"]
 
@@ -320,10 +320,7 @@ class TreeDensity(DensityMixin, BaseEstimator):
             Samples from the fitted density.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
-            raise ValueError(
-                f"TreeDensity.sample: n_samples must be a positive integer, got {n_samples!r}."
-            )
+        check_n_samples(self, n_samples)
         rng = resolve_random_state(random_state)
         cumulative = np.cumsum(self.leaf_mass_)
         leaf = np.searchsorted(cumulative, rng.uniform(size=n_samples) * cumulative[-1], side="right")
