@@ -101,3 +101,70 @@ class GaussianCopula(BaseEstimator):
 
     def describe(self):
         return "QuantileTransformer(normal) + full Gaussian"
+
+
+class NeuralSplineFlow(BaseEstimator):
+    """A neural spline flow (zuko's NSF), trained with early stopping on validation.
+
+    An optional baseline: it needs ``torch`` and ``zuko``, which the library
+    never requires. Features are standardized for training (the density is
+    corrected for it); the last 20% of the training rows are held out, and
+    the weights with the best held-out log-likelihood are kept.
+    """
+
+    def __init__(self, transforms=4, hidden=(128, 128), bins=8, batch_size=512, learning_rate=1e-3,
+                 max_epochs=300, patience=15, max_seconds=900, random_state=0):
+        self.transforms = transforms
+        self.hidden = hidden
+        self.bins = bins
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.max_seconds = max_seconds
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        import copy
+        import time
+
+        import torch
+        import zuko
+
+        torch.manual_seed(self.random_state)
+        self.mean_, self.scale_ = X.mean(axis=0), X.std(axis=0) + 1e-12
+        Z = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
+        Z_fit, Z_val = _validation_split(Z)
+        self.flow_ = zuko.flows.NSF(Z.shape[1], transforms=self.transforms, hidden_features=list(self.hidden),
+                                    bins=self.bins)
+        optimizer = torch.optim.Adam(self.flow_.parameters(), lr=self.learning_rate)
+        generator = torch.Generator().manual_seed(self.random_state)
+        best, best_state, stalled, start = -np.inf, None, 0, time.perf_counter()
+        for epoch in range(self.max_epochs):
+            for batch in torch.randperm(len(Z_fit), generator=generator).split(self.batch_size):
+                loss = -self.flow_().log_prob(Z_fit[batch]).mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            with torch.no_grad():
+                score = float(self.flow_().log_prob(Z_val).mean())
+            if score > best + 1e-4:
+                best, best_state, stalled = score, copy.deepcopy(self.flow_.state_dict()), 0
+            else:
+                stalled += 1
+            if stalled >= self.patience or time.perf_counter() - start > self.max_seconds:
+                break
+        self.flow_.load_state_dict(best_state)
+        self.n_epochs_ = epoch + 1
+        return self
+
+    def score_samples(self, X):
+        import torch
+
+        Z = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
+        with torch.no_grad():
+            log_prob = self.flow_().log_prob(Z).double().numpy()
+        return log_prob - np.log(self.scale_).sum()
+
+    def describe(self):
+        return f"NSF ({self.transforms} transforms, {self.n_epochs_} epochs)"

@@ -31,4 +31,8 @@ MODELS = {
     "gaussian_mixture": lambda X, quick: baselines.tuned_gaussian_mixture(X),
     "kernel_density": lambda X, quick: baselines.tuned_kernel_density(X),
     "gaussian_copula": lambda X, quick: baselines.GaussianCopula(),
+    "neural spline flow": lambda X, quick: baselines.NeuralSplineFlow(max_epochs=20 if quick else 300, max_seconds=300),
 }
+
+# Models that need an optional package; the runner skips them when it is missing.
+OPTIONAL_MODELS = {"neural spline flow": ("torch", "zuko")}

@@ -6,6 +6,7 @@ smoke run of about a minute, ``--help`` for the options). Results go to
 """
 
 import argparse
+import importlib.util
 import json
 import platform
 import time
@@ -18,9 +19,9 @@ import sklearn
 from threadpoolctl import threadpool_limits
 
 import destructors
-from destructors.datasets import BENCHMARKS, load_benchmark
+from destructors.datasets import BENCHMARKS, OPTIONAL_BENCHMARKS, load_benchmark
 
-from .models import DEFAULT_MODEL, MODELS
+from .models import DEFAULT_MODEL, MODELS, OPTIONAL_MODELS
 
 RESULTS = Path(__file__).parent / "results"
 QUICK_DATASETS = ["two_moons", "checkerboard", "wine"]
@@ -122,7 +123,7 @@ def markdown(rows, header):
     return "\n".join(lines)
 
 
-BASELINES = ("gaussian_mixture", "kernel_density", "gaussian_copula")
+BASELINES = ("gaussian_mixture", "kernel_density", "gaussian_copula", "neural spline flow")
 
 
 def _verdict(block):
@@ -183,6 +184,29 @@ def _parser():
     return parser
 
 
+def _available():
+    """Every benchmark whose optional package, if it needs one, is installed."""
+    names = []
+    for name in BENCHMARKS:
+        package = OPTIONAL_BENCHMARKS.get(name)
+        if package is not None and importlib.util.find_spec(package) is None:
+            print(f"skipping {name}: it needs {package} (pip install 'destructors[benchmarks]')")
+            continue
+        names.append(name)
+    return names
+
+
+def _available_models():
+    names = []
+    for name in MODELS:
+        missing = [p for p in OPTIONAL_MODELS.get(name, ()) if importlib.util.find_spec(p) is None]
+        if missing:
+            print(f"skipping {name}: it needs {', '.join(missing)} (an optional benchmark package)")
+            continue
+        names.append(name)
+    return names
+
+
 def _header(environment):
     quick = environment["quick"]
     return (f"Benchmarks ({'quick' if quick else 'full'} run; synthetic data: {environment['n_train']} training "
@@ -200,8 +224,8 @@ def main(argv=None):
         out.with_name(out.stem + "_summary.md").write_text(summary(results["results"]))
         print(f"wrote {out} and its summary")
         return 0
-    datasets = args.datasets.split(",") if args.datasets else (QUICK_DATASETS if args.quick else list(BENCHMARKS))
-    models = args.models.split(",") if args.models else (QUICK_MODELS if args.quick else list(MODELS))
+    datasets = args.datasets.split(",") if args.datasets else (QUICK_DATASETS if args.quick else _available())
+    models = args.models.split(",") if args.models else (QUICK_MODELS if args.quick else _available_models())
     for name in datasets:
         if name not in BENCHMARKS:
             raise SystemExit(f"unknown data set {name!r}; choose from {', '.join(BENCHMARKS)}")

@@ -26,6 +26,7 @@ __all__ = [
     "TwoMoons",
     "BENCHMARKS",
     "load_benchmark",
+    "OPTIONAL_BENCHMARKS",
 ]
 
 
@@ -276,6 +277,32 @@ def _standardized(loader, name, random_state):
                  description=f"{name}, standardized on the training rows, 70/30 split")
 
 
+def _randhie(random_state):
+    """The RAND Health Insurance Experiment table shipped with statsmodels (public domain)."""
+    try:
+        from statsmodels.datasets import randhie
+    except ImportError as error:
+        raise ImportError(
+            "the 'randhie' benchmark reads the table statsmodels ships (no network): "
+            "pip install 'destructors[benchmarks]'"
+        ) from error
+    X = randhie.load_pandas().data.to_numpy(dtype=np.float64)
+    rng = resolve_random_state(random_state)
+    for j in range(X.shape[1]):
+        values = np.unique(X[:, j])
+        if values.size < 0.05 * X.shape[0]:
+            # A discrete column (counts, indicators, a few coinsurance levels):
+            # spread each value uniformly up to the next distinct value.
+            gaps = np.diff(values)
+            width = np.append(gaps, gaps[-1] if gaps.size else 1.0)
+            X[:, j] += width[np.searchsorted(values, X[:, j])] * rng.uniform(size=X.shape[0])
+    X_train, X_test = train_test_split(X, test_size=0.3, random_state=random_state)
+    scaler = StandardScaler().fit(X_train)
+    return Bunch(X_train=scaler.transform(X_train), X_test=scaler.transform(X_test), log_density=None,
+                 description="RAND health insurance experiment (statsmodels), discrete columns dequantized, "
+                             "standardized, 70/30 split")
+
+
 BENCHMARKS = {
     "banana": lambda n, rs: _synthetic(Banana(), n, n // 4, rs),
     "ring": lambda n, rs: _synthetic(GaussianRing(), n, n // 4, rs),
@@ -285,7 +312,11 @@ BENCHMARKS = {
     "digits": lambda n, rs: _digits(rs),
     "breast_cancer": lambda n, rs: _standardized(load_breast_cancer, "breast cancer", rs),
     "wine": lambda n, rs: _standardized(load_wine, "wine", rs),
+    "randhie": lambda n, rs: _randhie(rs),
 }
+
+# Benchmarks that need an optional package; the runner skips them when it is missing.
+OPTIONAL_BENCHMARKS = {"randhie": "statsmodels"}
 
 
 def load_benchmark(name, n_train=20000, random_state=0):
@@ -296,8 +327,10 @@ def load_benchmark(name, n_train=20000, random_state=0):
     name : str
         One of ``BENCHMARKS``: "banana", "ring", "checkerboard", "gaussian8"
         and "two_moons" (known densities: ``n_train`` training rows and
-        ``n_train // 4`` test rows), or "digits", "breast_cancer", "wine"
-        (scikit-learn's bundled tables; ``n_train`` is ignored).
+        ``n_train // 4`` test rows), "digits", "breast_cancer", "wine"
+        (scikit-learn's bundled tables; ``n_train`` is ignored), or
+        "randhie" (20,190 x 10, shipped with statsmodels, an optional
+        package: ``pip install 'destructors[benchmarks]'``).
     n_train : int, default=20000
         Training rows of the synthetic data sets.
     random_state : int, default=0

@@ -36,3 +36,13 @@ def test_gaussian_copula_scores_rows_outside_the_training_range_as_minus_infinit
     copula = GaussianCopula().fit(X)
     scores = copula.score_samples(np.array([[0.0, 0.0], [10.0, 0.0]]))
     assert np.isfinite(scores[0]) and scores[1] == -np.inf
+
+
+def test_optional_models_and_data_sets_are_skipped_when_their_packages_are_missing(monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in {"zuko", "statsmodels"} else real(name, *a))
+    assert "neural spline flow" not in run._available_models()
+    assert "randhie" not in run._available()
+    assert "skipping randhie: it needs statsmodels" in capsys.readouterr().out
