@@ -99,6 +99,31 @@ def _as_list(value):
     return list(value) if isinstance(value, list) else [value]
 
 
+def _replay_layer(template, fitted, seed):
+    """A clone of ``template`` to refit on all rows, reusing what fitting ``fitted`` resolved.
+
+    ``fitted`` is the same template fitted on the training part; its
+    data-driven choices (such as an ``"auto"`` size) are reused rather than
+    searched again.
+    """
+    layer = make_layer(template, seed)
+    return layer if fitted is None else layer.set_params(**fitted._resolved_params())
+
+
+def _trails_hopelessly(scores, leader, patience):
+    """Whether a branch's held-out curve cannot reach the ``leader`` score soon.
+
+    True when its best score trails ``leader`` by more than ``patience``
+    layers at its best recent pace (largest gain over the last ``patience``
+    layers): the stack is behind and its gains are too small to catch up.
+    """
+    if leader is None or len(scores) < 2:
+        return False
+    deficit = leader - max(scores)
+    pace = max(float(np.max(np.diff(scores)[-patience:])), 0.0)
+    return deficit > patience * pace
+
+
 class _BaseDeep(LayerStack):
     """Shared machinery of deep destructors: growing a stack layer by layer."""
 
@@ -153,18 +178,21 @@ class _BaseDeep(LayerStack):
         print(f"[{type(self).__name__}] {branch} layer {k:3d} {choice:<30} {line}  {seconds:.2f} s", flush=True)
 
     def _grow_branches(self, grow):
-        """Grow every initial candidate's stack with ``grow(i)``, skipping those that cannot be fitted.
+        """Grow every initial candidate's stack with ``grow(i, leader)``, skipping those that cannot be fitted.
 
-        A candidate that raises a ValueError on this data (for example a
-        Gaussian mixture whose covariance stays singular) is skipped with a
-        warning, so that one unsuitable candidate does not stop the fit;
-        if every candidate fails, the first error is raised.
+        ``leader`` is the best held-out score of the stacks grown so far, so
+        that a stack far behind it can stop early. A candidate that raises a
+        ValueError on this data (for example a Gaussian mixture whose
+        covariance stays singular) is skipped with a warning, so that one
+        unsuitable candidate does not stop the fit; if every candidate
+        fails, the first error is raised.
         """
         inits = self._init_templates()
         branches, errors = [], []
         for i, template in enumerate(inits):
+            grown = [branch.best_validation for branch in branches if branch is not None]
             try:
-                branches.append(grow(i))
+                branches.append(grow(i, max(grown) if grown else None))
             except ValueError as error:
                 if len(inits) == 1:
                     raise
@@ -191,12 +219,12 @@ class _BaseDeep(LayerStack):
         layer._fit_layer(X[rng.choice(X.shape[0], self.max_fit_samples, replace=False)])
         return layer._forward(X)
 
-    def _next_layer(self, templates, k, Z, Z_val, rng, choice):
-        """Fit the next layer: the replayed, cycled or best-on-validation template."""
+    def _next_layer(self, templates, k, Z, Z_val, rng, choice, start=None):
+        """Fit the next layer: the replayed (from ``start``), cycled or best-on-validation template."""
         if choice is None and not (self._choosing(templates) and Z_val is not None):
             choice = (k - 1) % len(templates)
         if choice is not None:
-            layer = make_layer(templates[choice], rng.randint(_SEED_MAX))
+            layer = _replay_layer(templates[choice], start, rng.randint(_SEED_MAX))
             return choice, layer, self._fit_layer_on(layer, Z, rng)
         best = None
         for index, template in enumerate(templates):
@@ -207,20 +235,25 @@ class _BaseDeep(LayerStack):
                 best = (score, index, layer, fitted)
         return best[1:]
 
-    def _grow(self, X, X_val, rng, init_index, max_new_layers, stop_early, replay=None, init_params=None):
+    def _grow(self, X, X_val, rng, init_index, max_new_layers, stop_early, replay=None, starts=None,
+              leader=None):
         """Fit initial layer ``init_index`` and up to ``max_new_layers`` more on ``X``.
 
         With ``X_val``, track the held-out log-likelihood after each layer,
         choose each layer's template on it (``layer_choice="best"``) and, if
         ``stop_early``, stop once it has not improved by more than ``tol``
-        for ``n_iter_no_change`` layers in a row. ``replay`` gives the
-        templates to use, as chosen by an earlier growth.
+        for ``n_iter_no_change`` layers in a row, or once it trails the
+        ``leader`` score of another stack too far to catch up. ``replay``
+        gives the templates to use, as chosen by an earlier growth, and
+        ``starts`` that growth's fitted layers, whose resolved values
+        (such as a mixture's size) the refitted layers reuse.
         """
         inits, templates = self._init_templates(), self._layer_templates()
+        starts = starts or [None] * (max_new_layers + 1)
         growth = _Growth(init_index)
         branch = type(inits[init_index]).__name__
         start = time.perf_counter()
-        init = make_layer(inits[init_index], rng.randint(_SEED_MAX)).set_params(**(init_params or {}))
+        init = _replay_layer(inits[init_index], starts[0], rng.randint(_SEED_MAX))
         Z, log_det = self._fit_layer_on(init, X, rng)
         growth.layers.append(init)
         growth.train_scores.append(_mean_log_likelihood(Z, log_det))
@@ -236,7 +269,7 @@ class _BaseDeep(LayerStack):
             start = time.perf_counter()
             choice = None if replay is None else replay[k - 1]
             choice, layer, (Z, layer_log_det) = self._next_layer(
-                templates, k, Z, Z_val if X_val is not None else None, rng, choice
+                templates, k, Z, Z_val if X_val is not None else None, rng, choice, starts[k]
             )
             log_det = log_det + layer_log_det
             growth.layers.append(layer)
@@ -257,6 +290,11 @@ class _BaseDeep(LayerStack):
             else:
                 stalled += 1
             if stop_early and stalled >= self.n_iter_no_change:
+                break
+            if stop_early and _trails_hopelessly(scores, leader, self.n_iter_no_change):
+                if self.verbose:
+                    print(f"[{type(self).__name__}] {branch} stopped: {leader - max(scores):.4f} nats "
+                          "behind the best stack, gaining too slowly to catch up", flush=True)
                 break
         if X_val is None:
             growth.best_n_layers = len(growth.layers) - 1
@@ -356,8 +394,12 @@ class DeepDestructor(_BaseDeep):
 
     Choices are made on held-out rows (a fraction ``validation_fraction``):
 
-    - with several initial candidates, each grows its own stack and the
-      stack with the best held-out log-likelihood is kept;
+    - with several initial candidates, each grows its own stack, in turn,
+      and the stack with the best held-out log-likelihood is kept; a stack
+      whose best score trails the best of the stacks grown before it by
+      more than ``n_iter_no_change`` layers at its best recent gain per
+      layer stops early, since it cannot catch up soon (on digits the
+      mixture's stack stops after one layer, 32 nats behind);
     - with several layer templates and ``layer_choice="best"``, every
       template is fitted at each layer and the best on held-out rows kept
       (``"cycle"`` takes the templates in turn instead, for example a
@@ -401,7 +443,9 @@ class DeepDestructor(_BaseDeep):
         stack so far, must also exceed one standard error, so that few
         held-out rows do not let noise deepen the stack.
     n_iter_no_change : int, default=5
-        Layers without progress before stopping.
+        Layers without progress before stopping; also the number of layers
+        a stack behind another may need to catch up, at its recent pace,
+        before it is stopped.
     max_layers : int, default=100
         Upper bound on the depth with ``n_layers="auto"``.
     max_fit_samples : int or None, default=None
@@ -436,7 +480,8 @@ class DeepDestructor(_BaseDeep):
         choice needed held-out rows.
     init_scores_ : ndarray of shape (n_init_candidates,) or None
         Best held-out mean log-likelihood of the stack grown from each
-        initial candidate.
+        initial candidate (until it stopped), ``-inf`` for a candidate that
+        could not be fitted.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -527,7 +572,9 @@ class DeepDestructor(_BaseDeep):
 
         X_fit, X_val = self._split(X, rng)
         depth = self.max_layers if auto else self.n_layers
-        branches = self._grow_branches(lambda i: self._grow(X_fit, X_val, rng, i, depth, stop_early=auto))
+        branches = self._grow_branches(
+            lambda i, leader: self._grow(X_fit, X_val, rng, i, depth, stop_early=auto, leader=leader)
+        )
         grown = [branch for branch in branches if branch is not None]
         if not auto:
             for branch in grown:
@@ -541,7 +588,7 @@ class DeepDestructor(_BaseDeep):
             return self._forward(X)
         growth = self._grow(
             X, None, rng, best.init_index, n_layers, stop_early=False,
-            replay=best.choices[:n_layers], init_params=best.layers[0]._resolved_params(),
+            replay=best.choices[:n_layers], starts=best.layers[: n_layers + 1],
         )
         self._store(growth, n_layers)
         return growth.Z, growth.log_det
@@ -553,7 +600,9 @@ class DeepDestructor(_BaseDeep):
 def _fold_growths(model, X, train, test, seed):
     """Grow every initial candidate's stack on a fold, validated on the rest (None where it failed)."""
     rng = np.random.RandomState(seed)
-    return model._grow_branches(lambda i: model._grow(X[train], X[test], rng, i, model.max_layers, stop_early=True))
+    return model._grow_branches(
+        lambda i, leader: model._grow(X[train], X[test], rng, i, model.max_layers, stop_early=True, leader=leader)
+    )
 
 
 def _majority(votes):
@@ -566,7 +615,8 @@ class DeepDestructorCV(_BaseDeep):
 
     For each fold, a stack is grown on the other folds from each initial
     candidate while the held-out fold's mean log-likelihood is recorded after
-    every layer (stopping early, and choosing layer templates, as
+    every layer (stopping early, stopping a stack too far behind another
+    in the same fold, and choosing layer templates, as
     :class:`DeepDestructor` does). The initial candidate and depth with the
     best mean over the folds are then refitted on all rows, each layer using
     the template most folds chose for it.
@@ -587,7 +637,9 @@ class DeepDestructorCV(_BaseDeep):
     tol : float, default=1e-3
         Minimum held-out improvement (nats) that counts as progress in a fold.
     n_iter_no_change : int, default=5
-        Layers without progress before a fold stops growing.
+        Layers without progress before a fold stops growing (and the layers
+        a stack behind another may need to catch up, see
+        :class:`DeepDestructor`).
     max_layers : int, default=100
         Deepest stack tried.
     max_fit_samples : int or None, default=None

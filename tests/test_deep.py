@@ -25,7 +25,7 @@ from destructors import (
     RotationDestructor,
     TreeDestructor,
 )
-from destructors.deep import _significant, default_init_candidates, default_layer_candidates
+from destructors.deep import _significant, _trails_hopelessly, default_init_candidates, default_layer_candidates
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +141,49 @@ def test_best_initial_candidate_wins(moons):
     winner = int(np.argmax(model.init_scores_))
     assert type(model.layers_[0]) is (GaussianDestructor, MarginalDestructor)[winner]
     assert isinstance(model.layers_[0], MarginalDestructor)  # moons are far from one Gaussian
+
+
+def test_a_stack_stops_when_it_cannot_catch_up():
+    assert not _trails_hopelessly([1.0, 2.0], None, 5)  # no other stack grown yet
+    assert not _trails_hopelessly([1.0], 10.0, 5)  # no gain seen yet
+    assert _trails_hopelessly([1.0, 2.0], 20.0, 5)  # 18 nats behind at 1 nat per layer
+    assert not _trails_hopelessly([1.0, 2.0], 6.0, 5)  # 4 nats behind: 5 layers may do it
+    assert _trails_hopelessly([1.0, 0.5], 1.5, 5)  # behind and losing
+    # Only the last `patience` gains set the pace.
+    assert _trails_hopelessly([0.0, 10.0, 10.1, 10.2], 12.0, 2)
+    assert not _trails_hopelessly([0.0, 10.0, 10.1, 10.2], 12.0, 3)
+
+
+def _stack_lengths(output):
+    lengths = {}
+    for line in output.splitlines():
+        if "validation log-likelihood" in line:
+            branch = line.split()[1]
+            lengths[branch] = lengths.get(branch, 0) + 1
+    return lengths
+
+
+@pytest.mark.parametrize("first", ["gaussian", "marginal"])
+def test_a_stack_far_behind_the_first_stops_early(first, capsys):
+    rng = np.random.RandomState(0)
+    X = rng.multivariate_normal(np.zeros(4), 0.9 * np.ones((4, 4)) + 0.1 * np.eye(4), size=1000)
+    inits = {"gaussian": GaussianDestructor(), "marginal": MarginalDestructor()}
+    order = [first] + [name for name in inits if name != first]
+    model = DeepDestructor(
+        IdentityDestructor(), init_destructor=[inits[name] for name in order], verbose=1, random_state=0
+    ).fit(X)
+    assert isinstance(model.layers_[0], GaussianDestructor)
+    output = capsys.readouterr().out
+    lengths = _stack_lengths(output)
+    # Identity layers gain nothing: the first stack stops after n_iter_no_change
+    # layers; the marginal stack, far behind the Gaussian one, after one.
+    if first == "gaussian":
+        assert lengths == {"GaussianDestructor": 6, "MarginalDestructor": 2}
+        assert "MarginalDestructor stopped:" in output
+    else:
+        assert lengths == {"MarginalDestructor": 6, "GaussianDestructor": 6}
+        assert "stopped:" not in output
+    assert model.init_scores_[order.index("gaussian")] > model.init_scores_[order.index("marginal")] + 1
 
 
 def test_default_candidates():
