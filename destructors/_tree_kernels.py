@@ -393,13 +393,21 @@ def leaf_maps(source_lower, source_upper, target_lower, target_complement, targe
     exactly and one touching the upper face ``e = 0`` exactly, so tails map
     multiplicatively without cancellation.
 
+    When ``u`` and ``u'`` lie on different sides of 1/2 the small one of
+    ``u'`` and ``1 - u'`` is computed from the box bounds instead, as
+    ``1 - u' = c_out + s (upper_in - u)`` or ``u' = l_out + s (u - l_in)``:
+    sums of non-negative terms, so a value in one tail mapped to the other
+    keeps its precision both ways.
+
     Returns
     -------
     forward, inverse : dict
         ``scale`` (``s``), ``shift`` of shape (n_leaves, 2, n_features)
-        holding ``e`` and ``b``, ``log_scale``, and the masks ``face_low``
-        (``b == 0``) and ``face_high`` (``e == 0``). The inverse map has
-        scale ``1 / s``.
+        holding ``e`` and ``b``, ``cross_offset`` and ``cross_bound`` of the
+        same shape (for ``1 - u >= 1/2``: ``l_out`` and ``1 - l_in``; for
+        ``u < 1/2``: ``c_out`` and ``upper_in``), ``log_scale``, and the
+        masks ``face_low`` (``b == 0``) and ``face_high`` (``e == 0``). The
+        inverse map has scale ``1 / s``.
     """
     source_width = source_upper - source_lower
     source_complement = 1.0 - source_upper
@@ -414,6 +422,8 @@ def leaf_maps(source_lower, source_upper, target_lower, target_complement, targe
         maps.append({
             "scale": s,
             "shift": np.ascontiguousarray(np.stack([high, low], axis=1)),
+            "cross_offset": np.ascontiguousarray(np.stack([lo_out, co_out], axis=1)),
+            "cross_bound": np.ascontiguousarray(np.stack([1.0 - lo_in, 1.0 - co_in], axis=1)),
             "log_scale": log_s,
             "face_low": low == 0.0,
             "face_high": high == 0.0,
@@ -455,9 +465,13 @@ def map_normal(Z, lookup, levels, leaf_of_node, linear_map, leaf_log_det=None, b
     of ``u = Phi(z)`` and exact, each coordinate maps as ``p' = s p + b``
     where ``z < 0`` (there ``p = u``) and as ``p' = s p + e`` elsewhere
     (there ``p = 1 - u``); then ``z' = Phi^-1(p')`` or ``-Phi^-1(p')``
-    respectively. Coordinates more than about 21 standard deviations out in
-    a leaf touching that face of the cube are mapped in log space,
-    ``log p' = log s + log p``.
+    respectively. Where ``p'`` exceeds 1/2 (the image is on the other side
+    of the middle) its small complement is computed from the leaf's box
+    bounds instead (see :func:`leaf_maps`), and the sign flips: the
+    representation follows the output's side, so a tail value mapped to
+    the other half round-trips to full relative precision. Coordinates
+    more than about 21 standard deviations out in a leaf touching that face
+    of the cube are mapped in log space, ``log p' = log s + log p``.
 
     Returns
     -------
@@ -486,15 +500,24 @@ def map_normal(Z, lookup, levels, leaf_of_node, linear_map, leaf_log_det=None, b
     index += (leaf * (2 * n_features))[:, None]
     index += np.arange(n_features)
     shift = np.take(linear_map["shift"].ravel(), index, mode="wrap")
-    Z_out = np.take(linear_map["scale"], leaf, axis=0, mode="wrap")
-    Z_out *= p
+    scale = np.take(linear_map["scale"], leaf, axis=0, mode="wrap")
+    Z_out = scale * p
     Z_out += shift
+    # Where the image crosses 1/2 its small side comes from the box bounds.
+    crossed = Z_out > 0.5
+    if crossed.any():
+        index, scale = index[crossed], scale[crossed]
+        bound = np.take(linear_map["cross_bound"].ravel(), index, mode="wrap")
+        other = np.take(linear_map["cross_offset"].ravel(), index, mode="wrap")
+        other += scale * np.maximum(bound - p[crossed], 0.0)
+        Z_out[crossed] = other
     np.maximum(Z_out, _U_MIN, out=Z_out)
     np.minimum(Z_out, _U_MAX, out=Z_out)
     ndtri(Z_out, out=Z_out)
     sign = shift
     np.multiply(negative, 2.0, out=sign)
     sign -= 1.0
+    sign[crossed] *= -1.0
     Z_out *= sign
 
     if p.min() < _FAR_TAIL:
