@@ -711,7 +711,7 @@ def _rbig_noise_floor(rows, rotation, marginal, rng):
 
 
 def _fit_rbig(layer, rows):
-    """The steps of ``RBIGDestructor._fit_forward``, each layer fitted by map-reduce."""
+    """``RBIGDestructor._fit_forward`` with each layer fitted by map-reduce."""
     marginal, rotation = layer._templates()
     rng = resolve_random_state(layer.random_state)
     n, d = rows.n_samples, rows.n_features
@@ -720,44 +720,15 @@ def _fit_rbig(layer, rows):
     Z, log_likelihood, _ = _forward(first, rows)
     rows.release()
     layer.marginal_entropy_ = -log_likelihood / n
-    if layer.tol == "auto":
-        floor = _rbig_noise_floor(Z, rotation, marginal, rng)
-        layer.noise_floor_ = float(floor.mean())
-        layer.tol_ = float(floor.mean() + 3.0 * floor.std(ddof=1))
-    else:
-        layer.noise_floor_ = 0.0
-        layer.tol_ = float(layer.tol)
-    auto = layer.n_layers == "auto"
-    if auto:
-        max_iterations = layer.max_layers if d > 1 else 0
-    else:
-        max_iterations = layer.n_layers
-    layers, reductions = [first], []
-    kept = (1, 0)
-    below = 0
-    for iteration in range(max_iterations):
-        rotation_layer, marginal_layer, Z, gain = _rbig_iteration(Z, rotation, marginal, rng)
-        reduction = gain / n
-        layers += [rotation_layer, marginal_layer]
-        reductions.append(reduction)
-        below = below + 1 if reduction <= layer.tol_ else 0
-        if below == 0 or not auto:
-            kept = (len(layers), len(reductions))
-        if layer.verbose > 0:
-            print(
-                f"[RBIGDestructor] iteration {iteration + 1}: TC reduction "
-                f"{reduction:.5f} nats (tol {layer.tol_:.5f}), total "
-                f"{layer._total_correlation(reductions):.5f} nats"
-            )
-        if auto and below >= layer.patience:
-            break
-    Z.release()
-    n_layers, n_reductions = kept
-    layer.layers_ = layers[:n_layers]
-    layer.tc_reductions_ = np.array(reductions[:n_reductions])
-    layer.n_layers_ = n_reductions
-    layer.total_correlation_ = layer._total_correlation(layer.tc_reductions_) if d > 1 else 0.0
-    layer.entropy_ = layer.marginal_entropy_ - layer.total_correlation_
+    current = {"Z": Z}
+    layer._set_tolerance(lambda: _rbig_noise_floor(Z, rotation, marginal, rng))
+
+    def iterate():
+        rotation_layer, marginal_layer, current["Z"], gain = _rbig_iteration(current["Z"], rotation, marginal, rng)
+        return rotation_layer, marginal_layer, gain / n
+
+    layer._iterate(first, d, iterate)
+    current["Z"].release()
 
 
 _FITTERS = {

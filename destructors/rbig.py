@@ -254,40 +254,42 @@ class RBIGDestructor(LayerStack):
     def _fit(self, X):
         self._fit_forward(X)
 
-    def _fit_forward(self, X):
-        marginal, rotation = self._templates()
-        rng = resolve_random_state(self.random_state)
-        n_features = X.shape[1]
-
-        first = make_layer(marginal, rng)
-        Z, log_det = first._fit_layer(X)
-        # Held-in log-likelihood of the marginal densities: sum_j log f_j(x_j).
-        self.marginal_entropy_ = -float(np.mean(norm_logpdf(Z).sum(axis=1) + log_det))
+    def _set_tolerance(self, noise_floor):
+        """Set ``noise_floor_`` and ``tol_``; ``noise_floor()`` runs the simulation of ``tol="auto"``."""
         if self.tol == "auto":
-            floor = self._noise_floor(X.shape, rotation, marginal, rng)
+            floor = noise_floor()
             self.noise_floor_ = float(floor.mean())
             self.tol_ = float(floor.mean() + 3.0 * floor.std(ddof=1))
         else:
             self.noise_floor_ = 0.0
             self.tol_ = float(self.tol)
 
+    def _iterate(self, first, n_features, iterate, keep=None):
+        """Add iterations after the ``first`` layer until the stopping rule holds; store the stack.
+
+        The loop of the in-memory and the Dask fits (:mod:`destructors.dask`):
+        ``iterate()`` fits the next iteration and returns its rotation layer,
+        its marginal layer and the total correlation it removed; ``keep()``,
+        if given, is called after each iteration the stack keeps, so that the
+        caller can remember its output there.
+        """
         auto = self.n_layers == "auto"
         if auto:
             max_iterations = self.max_layers if n_features > 1 else 0
         else:
             max_iterations = self.n_layers
         layers, reductions = [first], []
-        kept = (Z, log_det, 1, 0)  # output, log-det, layers and reductions kept
+        kept = (1, 0)  # layers and reductions kept
         below = 0
         for iteration in range(max_iterations):
-            rotation_layer, marginal_layer, W, layer_log_det = self._iteration(Z, rotation, marginal, rng)
-            reduction = _mean_gain(Z, W, layer_log_det)
-            Z, log_det = W, log_det + layer_log_det
+            rotation_layer, marginal_layer, reduction = iterate()
             layers += [rotation_layer, marginal_layer]
             reductions.append(reduction)
             below = below + 1 if reduction <= self.tol_ else 0
             if below == 0 or not auto:
-                kept = (Z, log_det, len(layers), len(reductions))
+                kept = (len(layers), len(reductions))
+                if keep is not None:
+                    keep()
             if self.verbose > 0:
                 print(
                     f"[RBIGDestructor] iteration {iteration + 1}: TC reduction "
@@ -297,10 +299,31 @@ class RBIGDestructor(LayerStack):
             if auto and below >= self.patience:
                 break
 
-        Z, log_det, n_layers, n_reductions = kept
+        n_layers, n_reductions = kept
         self.layers_ = layers[:n_layers]
         self.tc_reductions_ = np.array(reductions[:n_reductions])
         self.n_layers_ = n_reductions
         self.total_correlation_ = self._total_correlation(self.tc_reductions_) if n_features > 1 else 0.0
         self.entropy_ = self.marginal_entropy_ - self.total_correlation_
-        return Z, log_det
+
+    def _fit_forward(self, X):
+        marginal, rotation = self._templates()
+        rng = resolve_random_state(self.random_state)
+
+        first = make_layer(marginal, rng)
+        Z, log_det = first._fit_layer(X)
+        # Held-in log-likelihood of the marginal densities: sum_j log f_j(x_j).
+        self.marginal_entropy_ = -float(np.mean(norm_logpdf(Z).sum(axis=1) + log_det))
+        self._set_tolerance(lambda: self._noise_floor(X.shape, rotation, marginal, rng))
+
+        current = {"Z": Z, "log_det": log_det}
+        kept = dict(current)
+
+        def iterate():
+            Z = current["Z"]
+            rotation_layer, marginal_layer, W, layer_log_det = self._iteration(Z, rotation, marginal, rng)
+            current.update(Z=W, log_det=current["log_det"] + layer_log_det)
+            return rotation_layer, marginal_layer, _mean_gain(Z, W, layer_log_det)
+
+        self._iterate(first, X.shape[1], iterate, keep=lambda: kept.update(current))
+        return kept["Z"], kept["log_det"]
