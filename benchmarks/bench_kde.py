@@ -23,8 +23,6 @@ Run ``python benchmarks/bench_kde.py [--quick]``; it prints Markdown tables
 and writes ``benchmarks/results/kde.json``.
 """
 
-import argparse
-import json
 import time
 from pathlib import Path
 
@@ -216,12 +214,7 @@ def _print_tables(results):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run of under a minute")
-    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
-                        help="only rewrite the Markdown report from an earlier run's JSON")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
-    args = parser.parse_args(argv)
+    args = _report.family_parser(__doc__, RESULTS).parse_args(argv)
     if args.render is not None:
         _report.render(args.render, _print_tables, TITLE)
         return 0
@@ -231,10 +224,7 @@ def main(argv=None):
         "accuracy": accuracy([500] if args.quick else [500, 2000]),
         "likelihood": likelihood(2000 if args.quick else 5000, 5000 if args.quick else 20000),
     }
-    text = _report.printed(_print_tables, results)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2))
-    _report.write_markdown(args.output, text, TITLE)
+    _report.save(results, args.output, _print_tables, TITLE)
     return results
 
 

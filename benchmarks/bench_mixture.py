@@ -19,8 +19,6 @@ Run ``python benchmarks/bench_mixture.py [--quick]``; it prints Markdown
 tables and writes ``benchmarks/results/mixture.json``.
 """
 
-import argparse
-import json
 import warnings
 from functools import partial
 from pathlib import Path
@@ -230,12 +228,7 @@ def _print_tables(results):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run of under a minute")
-    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
-                        help="only rewrite the Markdown report from an earlier run's JSON")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
-    args = parser.parse_args(argv)
+    args = _report.family_parser(__doc__, RESULTS).parse_args(argv)
     if args.render is not None:
         _report.render(args.render, _print_tables, TITLE)
         return 0
@@ -252,10 +245,7 @@ def main(argv=None):
             "inversion": bench_inversion(settings["n_rows"], settings["n_scalar"], settings["repeats"]),
             "moons": bench_moons(settings["n_train"], settings["n_test"], settings["grid"]),
         }
-    text = _report.printed(_print_tables, results)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2))
-    _report.write_markdown(args.output, text, TITLE)
+    _report.save(results, args.output, _print_tables, TITLE)
     print(f"\nResults written to {args.output}")
     return results
 

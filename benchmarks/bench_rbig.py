@@ -23,7 +23,6 @@ Run ``python benchmarks/bench_rbig.py [--quick]``; it prints Markdown tables
 and writes ``benchmarks/results/rbig.json``.
 """
 
-import argparse
 import json
 import platform
 from functools import partial
@@ -42,7 +41,6 @@ except ImportError:  # run as a script: python benchmarks/bench_rbig.py
 
 TITLE = "## RBIG: speed, growth and quality (`python -m benchmarks.bench_rbig`)"
 RESULTS = Path(__file__).resolve().parent / "results" / "rbig.json"
-FLOOR_KNOTS = 100
 
 
 # ---------------------------------------------------------- known densities
@@ -138,22 +136,6 @@ def _speed_data(n, d, rng):
     return X
 
 
-def _floor(X, rng, repeats):
-    """One n x d matmul plus one np.interp per feature (100 knots)."""
-    d = X.shape[1]
-    R = np.linalg.qr(rng.standard_normal((d, d)))[0]
-    knots = np.linspace(-5.0, 5.0, FLOOR_KNOTS)
-    values = np.linspace(0.0, 1.0, FLOOR_KNOTS)
-
-    def layer():
-        Z = X @ R.T
-        for j in range(d):
-            Z[:, j] = np.interp(Z[:, j], knots, values)
-        return Z
-
-    return _report.timed(layer, repeats)[0]
-
-
 def speed(sizes, dims, n_layers, random_state=0, verbose=True):
     rows = []
     for d in dims:
@@ -161,7 +143,7 @@ def speed(sizes, dims, n_layers, random_state=0, verbose=True):
             rng = np.random.RandomState(random_state)
             X = _speed_data(n, d, rng)
             repeats = 3 if n * d <= 10**5 else 1
-            floor = _floor(X, rng, 3)
+            floor = _report.floor_seconds(X)
             model = RBIGDestructor(n_layers=n_layers, random_state=random_state)
             fit_s, _ = _report.timed(partial(model.fit, X), repeats)
             transform_s, _ = _report.timed(partial(model.transform, X), repeats)
@@ -204,7 +186,7 @@ def markdown(speed_rows, growth_rows, quality_rows):
     lines = [
         "### RBIG speed (histogram marginals, PCA rotations)", "",
         (f"Fit includes the noise-floor simulation of `tol=\"auto\"`; the floor is one n x d matmul "
-         f"plus one `np.interp` per feature ({FLOOR_KNOTS} knots), measured in the same run."), "",
+         f"plus one `np.interp` per feature ({_report.FLOOR_KNOTS} knots), measured in the same run."), "",
         "| n | d | iterations | fit s | transform s | score_samples s | floor s | iteration / floor | fit per iteration / floor |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -233,15 +215,11 @@ def markdown(speed_rows, growth_rows, quality_rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run on small sizes (under a minute)")
+    parser = _report.family_parser(__doc__, RESULTS)
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="numbers of rows (default 1e4 1e5 1e6)")
     parser.add_argument("--dims", type=int, nargs="+", default=None, help="numbers of features (default 2 10 50)")
     parser.add_argument("--n-layers", type=int, default=5, help="RBIG iterations in the speed runs")
     parser.add_argument("--n-train", type=int, default=None, help="training rows of the quality runs (default 20000)")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file to write")
-    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
-                        help="only rewrite the Markdown report from an earlier run's JSON")
     args = parser.parse_args(argv)
     if args.render is not None:
         results = _report.load(args.render)

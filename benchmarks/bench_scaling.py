@@ -67,7 +67,6 @@ except ImportError:  # run as a script: python benchmarks/bench_scaling.py
     import _report
 
 RESULTS = Path(__file__).resolve().parent / "results"
-FLOOR_KNOTS = 100
 MODELS = {
     "DeepDestructor": lambda: DeepDestructor(random_state=0),
     "RBIGDestructor": lambda: RBIGDestructor(random_state=0),
@@ -94,27 +93,11 @@ def _peak(func):
         tracemalloc.stop()
 
 
-def floor_seconds(X, repeats=3):
-    """One n x d matmul plus one np.interp per feature (100 knots): the least a layer does."""
-    d = X.shape[1]
-    R = np.linalg.qr(np.random.RandomState(1).standard_normal((d, d)))[0]
-    knots = np.linspace(-5.0, 5.0, FLOOR_KNOTS)
-    values = np.linspace(0.0, 1.0, FLOOR_KNOTS)
-
-    def layer():
-        Z = X @ R.T
-        for j in range(d):
-            Z[:, j] = np.interp(Z[:, j], knots, values)
-        return Z
-
-    return _report.timed(layer, repeats)[0]
-
-
 def run_cell(name, n, d, max_seconds, small_model=None):
     """Measure one model on one (n, d) cell; return the row and the fitted model."""
     X = _data(n, d)
     repeats = 3 if n * d <= 10**5 else 1
-    floor = floor_seconds(X)
+    floor = _report.floor_seconds(X)
     model = MODELS[name]()
     fit_s, _ = _report.timed(lambda: model.fit(X))
     transform_s, _ = _report.timed(lambda: model.transform(X), repeats)
@@ -169,7 +152,7 @@ def _fmt(value, spec):
 def markdown(rows, growth_rows, max_seconds):
     lines = [
         "### Scaling: time and peak memory against n and d", "",
-        (f"Floor: one n x d matmul plus one `np.interp` per feature ({FLOOR_KNOTS} knots), "
+        (f"Floor: one n x d matmul plus one `np.interp` per feature ({_report.FLOOR_KNOTS} knots), "
          "measured in the same run on the same array; `/ floor` columns are time ratios to it. "
          "Peaks are tracemalloc peaks, also as multiples of the n x d float64 input. "
          "\"fixed-model score\" scores the n rows with the model fitted at the smallest n."), "",

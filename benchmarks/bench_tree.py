@@ -33,8 +33,6 @@ Run ``python benchmarks/bench_tree.py [--quick]``; it prints Markdown tables
 and writes ``benchmarks/results/tree.json``.
 """
 
-import argparse
-import json
 import time
 import warnings
 from pathlib import Path
@@ -294,13 +292,9 @@ def _print_tables(results):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run of under a minute")
+    parser = _report.family_parser(__doc__, RESULTS)
     parser.add_argument("--n-train", type=int, default=None, help="training rows of the quality cases")
     parser.add_argument("--n-rows", type=int, default=None, help="rows scored in the throughput test")
-    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
-                        help="only rewrite the Markdown report from an earlier run's JSON")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file to write")
     args = parser.parse_args(argv)
     if args.render is not None:
         _report.render(args.render, _print_tables, TITLE)
@@ -323,10 +317,7 @@ def main(argv=None):
         "fit_scaling": fit_scaling(sizes),
         "quick": bool(args.quick),
     }
-    text = _report.printed(_print_tables, results)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2))
-    _report.write_markdown(args.output, text, TITLE)
+    _report.save(results, args.output, _print_tables, TITLE)
     return results
 
 
