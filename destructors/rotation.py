@@ -10,6 +10,7 @@ from ._rotation_kernels import (
     haar_rotation,
     ica_rotation,
     pca_rotation,
+    rotate,
     sliced_rotation,
 )
 from .base import CanonicalDestructor, resolve_random_state
@@ -155,14 +156,14 @@ class RotationDestructor(CanonicalDestructor):
         # is snapped to the training value, so that the rounding noise of the
         # product, which depends on the batch, is not magnified by the layers
         # fitted after this one into batch-dependent densities.
-        Y = X @ R.T
+        Y = rotate(X, R)
         level = float(np.sqrt(np.einsum("ij,ij->i", X, X)).max())
         flat = Y.max(axis=0) - Y.min(axis=0) <= _FLAT_SPREAD * level
         self._flat_value_ = np.where(flat, np.median(Y, axis=0), np.nan)
         self._flat_level_ = level
 
     def _forward(self, X):
-        Y = X @ self.rotation_.T
+        Y = rotate(X, self.rotation_)
         value = getattr(self, "_flat_value_", None)
         if value is not None and not np.isnan(value).all():
             columns = np.flatnonzero(~np.isnan(value))
@@ -174,7 +175,7 @@ class RotationDestructor(CanonicalDestructor):
         return Y, np.zeros(X.shape[0])
 
     def _inverse(self, Z):
-        return Z @ self.rotation_
+        return rotate(Z, self.rotation_.T)
 
     def _log_density(self, X):
         # Exact: |R x| = |x|, so the density is that of the standard normal in

@@ -15,8 +15,6 @@ that make a destructor trustworthy:
   outside them, and for stacks equals the sum of ``score_samples_layers``;
 - results do not depend on the batch: row blocks, chunked processing and
   the whole array agree (to 1e-9 relative, see ``_check_blockwise``);
-  not checked for RBIG on near-singular data, a known limitation marked
-  ``xfail`` in ``test_robustness.py``;
 - fitting twice with the same ``random_state`` gives bit-identical models.
 
 Data sets are drawn as a recipe (rows from 2 to 2,000, features from 1 to
@@ -386,22 +384,6 @@ def _check_blockwise(name, model, X, cuts):
         )
 
 
-def _near_singular(X):
-    """Whether the standardized columns of ``X`` span fewer dimensions than they number.
-
-    True when the smallest singular value of the standardized, centred data is
-    below 1e-6 of the largest (duplicated, collinear or constant columns,
-    ``n_features >= n_samples``, or spreads below a millionth of the values).
-    """
-    X = np.asarray(X, dtype=np.float64)
-    centred = X - X.mean(axis=0)
-    spread = np.abs(centred).max(axis=0)
-    if X.shape[1] >= X.shape[0] or np.any(spread <= 1e-6 * np.abs(X).max(axis=0)):
-        return True
-    singular = np.linalg.svd(centred / spread, compute_uv=False)
-    return bool(singular[-1] <= 1e-6 * singular[0])
-
-
 def _check_properties(name, estimator, X, cuts, seed):
     if "random_state" in estimator.get_params():
         estimator = clone(estimator).set_params(random_state=seed)
@@ -437,12 +419,7 @@ def _check_properties(name, estimator, X, cuts, seed):
             err_msg=f"{name}: the layers' log-dets do not add up to score_samples",
         )
 
-    if name.startswith("RBIGDestructor") and _near_singular(X):
-        # Known limitation, tested (xfail) by test_robustness.py::
-        # test_rbig_batch_independence_on_near_singular_data.
-        note("near-singular data: RBIG's batch independence is not checked")
-    else:
-        _check_blockwise(name, model, X, cuts)
+    _check_blockwise(name, model, X, cuts)
 
     twin = _fit_or_explain(name, estimator, X)
     np.testing.assert_array_equal(

@@ -232,16 +232,10 @@ def test_rbig_on_duplicated_columns_does_not_depend_on_the_batch():
     np.testing.assert_allclose(alone, whole, rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known limitation: on nearly (not exactly) singular data, RBIG's PCA rotations isolate "
-    "directions of tiny but real spread; BLAS rounds X @ R.T differently for different numbers "
-    "of rows (a few 1e-16), and the marginal layers fitted to those directions magnify the "
-    "difference by the inverse of their spread: here 0.01 + 1e-8 x lognormal features with "
-    "duplicated and collinear columns, and a row scored alone differs by up to 6 nats from the "
-    "same row in a batch. A batch-independent product (np.einsum: measured no slower for an "
-    "RBIG fit at 64 features) fixes it, but changes RBIG's depth selection on other data."
-))
 def test_rbig_batch_independence_on_near_singular_data():
+    """PCA rotations isolate directions of tiny but real spread here, and the marginal layers
+    fitted to them magnify any rounding by the inverse of that spread: rows must be rotated
+    the same way alone and in a batch (``_rotation_kernels.rotate``)."""
     rng = np.random.RandomState(0)
     X = (rng.lognormal(sigma=1.5, size=(500, 8)) + 1e6) * 1e-8
     X[:, 3] = X[0, 3]
