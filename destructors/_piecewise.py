@@ -1,4 +1,4 @@
-"""A monotone piecewise CDF on knots, with half-Cauchy tails on both sides.
+"""A monotone piecewise CDF on knots, with half-Cauchy or normal tails on both sides.
 
 Between knots ``x_0 < ... < x_K`` the CDF rises by the bin mass ``m_k`` along
 a rational-quadratic curve (Gregory & Delbourgo 1982; the bins of Neural
@@ -19,15 +19,30 @@ continuous at the outer knots. Heavy tails keep the log density of far-away
 points moderate (it decays like ``-2 log |x|``), so one outlier cannot
 dominate a held-out likelihood, and every real number has positive density.
 
+For data already on the standard normal scale (the Gaussian view inside a
+stack of destructors) ``tails="normal"`` instead continues each tail as the
+standard normal's own tail beyond the edge's quantile: in the Gaussian view
+the map is the shift ``z = z_edge + (x - x_edge)`` there, with slope one. A
+half-Cauchy tail is heavier than the Gaussian it follows, so its map
+contracts the tail (``dz/dx`` falls like ``1 / (t sqrt(log t))``), and in a
+deep stack of such layers the contractions multiply until the inverse loses
+all precision; the shift never contracts.
+
 All functions are vectorized over points; this module knows nothing about
 estimators.
 """
 
 import numpy as np
+from scipy.special import log_ndtr, ndtri, ndtri_exp
+
+from ._normal import norm_logpdf
 
 _LOG_2_OVER_PI = np.log(2.0 / np.pi)
 # Largest tail distance: a quarter of the float range, so knot +- distance stays finite.
 _FAR = np.finfo(np.float64).max / 4
+# Largest Gaussian-view value whose square is finite: normal tails evaluate
+# the log density of farther points there (finite, if meaningless).
+_LARGEST_Z = 1e150
 
 
 def _rq_rise(xi, a, b):
@@ -62,7 +77,7 @@ def _log1p_square(r):
 
 
 class PiecewiseCDF:
-    """CDF of a density with rational-quadratic bins and half-Cauchy tails.
+    """CDF of a density with rational-quadratic bins and half-Cauchy or normal tails.
 
     Parameters
     ----------
@@ -76,9 +91,15 @@ class PiecewiseCDF:
     knot_densities : ndarray of shape (K + 1,) or None
         Positive density at each knot, giving smooth rational-quadratic bins;
         ``None`` gives straight bins (a piecewise-constant density).
+    tails : {"cauchy", "normal"}, default="cauchy"
+        Shape of the tails: half-Cauchy, continuous with the outer bins, or
+        the standard normal's tails beyond the quantiles of the tail masses.
     """
 
-    def __init__(self, knots, masses, tail_masses, knot_densities=None):
+    # Models pickled before normal tails existed have half-Cauchy tails.
+    tails = "cauchy"
+
+    def __init__(self, knots, masses, tail_masses, knot_densities=None, tails="cauchy"):
         knots = np.asarray(knots, dtype=np.float64)
         masses = np.asarray(masses, dtype=np.float64)
         if knots.ndim != 1 or knots.size < 2 or masses.shape != (knots.size - 1,):
@@ -109,6 +130,31 @@ class PiecewiseCDF:
         # Half-Cauchy density at its origin is 2 / (pi s): match the bin density.
         self.scale_left = 2.0 * self.p_left / (np.pi * edge_left)
         self.scale_right = 2.0 * self.p_right / (np.pi * edge_right)
+        self.tails = tails
+        # Normal tails: Gaussian-view values of the outer knots (-z_left, z_right).
+        self.z_left = -ndtri(self.p_left)
+        self.z_right = -ndtri(self.p_right)
+
+    # ----------------------------------------------------------- normal tails
+    def tail_to_normal(self, x):
+        """Gaussian view beyond the outer knots with normal tails: ``(mask, z)``, slope one."""
+        left = x < self.knots[0]
+        right = x > self.knots[-1]
+        z = np.empty_like(x)
+        z[left] = x[left] - self.knots[0] - self.z_left
+        z[right] = x[right] - self.knots[-1] + self.z_right
+        mask = left | right
+        return mask, z[mask]
+
+    def tail_from_normal(self, z):
+        """Inverse of :meth:`tail_to_normal`: ``(mask, x)`` for ``z`` beyond the outer knots' values."""
+        left = z < -self.z_left
+        right = z > self.z_right
+        x = np.empty_like(z)
+        x[left] = self.knots[0] + (z[left] + self.z_left)
+        x[right] = self.knots[-1] + (z[right] - self.z_right)
+        mask = left | right
+        return mask, x[mask]
 
     # ---------------------------------------------------------------- forward
     def evaluate(self, x):
@@ -129,6 +175,15 @@ class PiecewiseCDF:
             log_cdf[bulk] = np.log(self.cdf_knots[k] + self.masses[k] * rise)
             log_sf[bulk] = np.log(self.sf_knots[k + 1] + self.masses[k] * rest)
 
+        if self.tails == "normal":
+            for mask, z, near, far in (
+                (left, self.z_left + (self.knots[0] - x[left]), log_cdf, log_sf),
+                (right, self.z_right + (x[right] - self.knots[-1]), log_sf, log_cdf),
+            ):
+                log_pdf[mask] = norm_logpdf(np.minimum(z, _LARGEST_Z))
+                near[mask] = log_ndtr(-z)
+                far[mask] = log_ndtr(z)
+            return log_pdf, log_cdf, log_sf
         for mask, dist, mass, scale, near, far in (
             (left, self.knots[0] - x[left], self.p_left, self.scale_left, log_cdf, log_sf),
             (right, x[right] - self.knots[-1], self.p_right, self.scale_right, log_sf, log_cdf),
@@ -167,8 +222,12 @@ class PiecewiseCDF:
         left, right = (near_tail, far_tail) if from_left else (far_tail, near_tail)
         log_left = np.where(from_left, log_p, np.log1p(-p))[left]
         log_right = np.where(from_left, np.log1p(-p), log_p)[right]
-        x[left] = self.knots[0] - self._tail_distance(log_left, self.p_left, self.scale_left)
-        x[right] = self.knots[-1] + self._tail_distance(log_right, self.p_right, self.scale_right)
+        if self.tails == "normal":
+            x[left] = self.knots[0] - self._normal_tail_distance(log_left, self.z_left)
+            x[right] = self.knots[-1] + self._normal_tail_distance(log_right, self.z_right)
+        else:
+            x[left] = self.knots[0] - self._tail_distance(log_left, self.p_left, self.scale_left)
+            x[right] = self.knots[-1] + self._tail_distance(log_right, self.p_right, self.scale_right)
         x[bulk] = self._bulk_from_left(p[bulk]) if from_left else self._bulk_from_right(p[bulk])
         return x
 
@@ -181,6 +240,11 @@ class PiecewiseCDF:
         with np.errstate(divide="ignore", over="ignore"):
             distance = scale / np.tan(0.5 * np.pi * fraction)
         return np.minimum(distance, _FAR)
+
+    @staticmethod
+    def _normal_tail_distance(log_p, edge_z):
+        # Inverse of p = Phi(-(edge_z + t)).
+        return np.minimum(np.maximum(-ndtri_exp(log_p) - edge_z, 0.0), _FAR)
 
     def _bulk_from_left(self, q):
         k = np.clip(np.searchsorted(self.cdf_knots, q, side="right") - 1, 0, self.widths.size - 1)

@@ -688,7 +688,7 @@ def _rbig_iteration(rows, rotation, marginal, rng):
     return rotation_layer, marginal_layer, rows, rotation_gain + marginal_gain
 
 
-def _rbig_noise_floor(rows, rotation, marginal, rng):
+def _rbig_noise_floor(rows, first_template, rotation, marginal, rng):
     """Reductions of RBIG iterations on standard normal data drawn on the workers."""
     _, da = _import_dask()
     n, d = rows.n_samples, rows.n_features
@@ -698,7 +698,7 @@ def _rbig_noise_floor(rows, rotation, marginal, rng):
         .persist(),
         d,
     )
-    first = make_layer(marginal, rng)
+    first = make_layer(first_template, rng)
     _fit_layer(first, draws)
     Z = _forward(first, draws)[0]
     draws.release()
@@ -712,16 +712,16 @@ def _rbig_noise_floor(rows, rotation, marginal, rng):
 
 def _fit_rbig(layer, rows):
     """``RBIGDestructor._fit_forward`` with each layer fitted by map-reduce."""
-    marginal, rotation = layer._templates()
+    first_template, marginal, rotation = layer._templates()
     rng = resolve_random_state(layer.random_state)
     n, d = rows.n_samples, rows.n_features
-    first = make_layer(marginal, rng)
+    first = make_layer(first_template, rng)
     _fit_layer(first, rows)
     Z, log_likelihood, _ = _forward(first, rows)
     rows.release()
     layer.marginal_entropy_ = -log_likelihood / n
     current = {"Z": Z}
-    layer._set_tolerance(lambda: _rbig_noise_floor(Z, rotation, marginal, rng))
+    layer._set_tolerance(lambda: _rbig_noise_floor(Z, first_template, rotation, marginal, rng))
 
     def iterate():
         rotation_layer, marginal_layer, current["Z"], gain = _rbig_iteration(current["Z"], rotation, marginal, rng)

@@ -20,7 +20,7 @@ from ._normal import norm_logpdf
 from .base import BaseDestructor, make_layer, resolve_random_state
 from .composite import CompositeDestructor, LayerStack
 from .gaussian import GaussianDestructor
-from .marginal import MarginalDestructor
+from .marginal import MarginalDestructor, gaussian_view_marginal
 from .mixture import GaussianMixtureDestructor
 from .rotation import RotationDestructor
 from .tree import TreeDensity, TreeDestructor
@@ -52,11 +52,12 @@ def default_layer_candidates():
     """Later-layer candidates of the default deep model, the best kept at each layer.
 
     A full-covariance Gaussian (the copula step), an RBIG step (a random
-    rotation then marginal histograms) and a density tree.
+    rotation then marginal histograms with normal tails, see
+    :class:`~destructors.HistogramDensity`) and a density tree.
     """
     return [
         GaussianDestructor(),
-        CompositeDestructor([("rotation", RotationDestructor("random")), ("marginal", MarginalDestructor())]),
+        CompositeDestructor([("rotation", RotationDestructor("random")), ("marginal", gaussian_view_marginal())]),
         TreeDestructor(),
     ]
 
@@ -776,7 +777,8 @@ def deep_rbig(rotation="random", density=None, **params):
     rotation : {"random", "pca", "ica", "sliced"}, default="random"
         Rotation of each layer (see :class:`RotationDestructor`).
     density : univariate density or None, default=None
-        Density of the marginal layers (``None``: histograms).
+        Density of the marginal layers (``None``: histograms, with normal
+        tails in the layers after the first, whose input is Gaussianized).
     **params
         Further parameters of :class:`DeepDestructor`.
 
@@ -790,10 +792,11 @@ def deep_rbig(rotation="random", density=None, **params):
     >>> from destructors import deep_rbig
     >>> deep_rbig("pca", max_layers=20).destructor
     CompositeDestructor(steps=[('rotation', RotationDestructor()),
-                               ('marginal', MarginalDestructor())])
+                               ('marginal',
+                                MarginalDestructor(density=HistogramDensity(tails='normal')))])
     """
     layer = CompositeDestructor(
-        [("rotation", RotationDestructor(rotation)), ("marginal", MarginalDestructor(density))]
+        [("rotation", RotationDestructor(rotation)), ("marginal", gaussian_view_marginal(density))]
     )
     return DeepDestructor(layer, init_destructor=MarginalDestructor(density), **params)
 
@@ -809,7 +812,8 @@ def deep_copula(density=None, **params):
     Parameters
     ----------
     density : univariate density or None, default=None
-        Density of the marginal layers (``None``: histograms).
+        Density of the marginal layers (``None``: histograms, with normal
+        tails in the layers after the first, whose input is Gaussianized).
     **params
         Further parameters of :class:`DeepDestructor`.
 
@@ -824,7 +828,7 @@ def deep_copula(density=None, **params):
     >>> deep_copula(n_layers=3).n_layers
     3
     """
-    layer = CompositeDestructor([("marginal", MarginalDestructor(density)), ("gaussian", GaussianDestructor())])
+    layer = CompositeDestructor([("marginal", gaussian_view_marginal(density)), ("gaussian", GaussianDestructor())])
     return DeepDestructor(layer, init_destructor=MarginalDestructor(density), **params)
 
 

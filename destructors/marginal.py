@@ -90,3 +90,16 @@ class MarginalDestructor(BaseDestructor):
         for j, density in enumerate(self.densities_):
             X[:, j] = density._from_normal(Z[:, j])
         return X
+
+
+def gaussian_view_marginal(density=None):
+    """A marginal layer for input that earlier layers have Gaussianized.
+
+    ``density`` as given, or (``None``) histograms whose tails continue the
+    standard normal's (``HistogramDensity(tails="normal")``): beyond its data
+    such a layer shifts rather than contracts the Gaussian view, so deep
+    stacks stay invertible there, and held-out rows beyond the data keep the
+    density of the Gaussian they already follow.
+    """
+    return MarginalDestructor(HistogramDensity(tails="normal") if density is None else density)
+

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from ._normal import norm_logpdf
 from .base import BaseDestructor, make_layer, resolve_random_state
 from .composite import LayerStack
-from .marginal import MarginalDestructor
+from .marginal import MarginalDestructor, gaussian_view_marginal
 from .rotation import RotationDestructor
 
 __all__ = ["RBIGDestructor"]
@@ -45,8 +45,12 @@ class RBIGDestructor(LayerStack):
     marginal : destructor or None, default=None
         Template of the marginal layers, cloned for the first layer and for
         every Gaussianization step; it must act on each feature separately.
-        ``None`` uses ``MarginalDestructor()`` (histograms). Its parameters
-        are reachable as ``marginal__<param>``, for example
+        ``None`` uses histograms: ``MarginalDestructor()`` for the first
+        layer, and for the later ones, whose input is Gaussianized, histograms
+        with the standard normal's tails beyond their data
+        (``HistogramDensity(tails="normal")``), which deep stacks invert
+        exactly there. A template is used as given for every marginal layer.
+        Its parameters are reachable as ``marginal__<param>``, for example
         ``marginal__density__bins`` with
         ``marginal=MarginalDestructor(HistogramDensity())``.
     rotation : {"pca", "random", "ica", "sliced"} or destructor, default="pca"
@@ -213,7 +217,11 @@ class RBIGDestructor(LayerStack):
 
     # ------------------------------------------------------------ templates
     def _templates(self):
-        marginal = MarginalDestructor() if self.marginal is None else self.marginal
+        """Templates of the first marginal layer, of the later marginal layers and of the rotations."""
+        if self.marginal is None:
+            first, marginal = MarginalDestructor(), gaussian_view_marginal()
+        else:
+            first = marginal = self.marginal
         if isinstance(self.rotation, str):
             rotation = RotationDestructor(self.rotation)
         else:
@@ -224,7 +232,7 @@ class RBIGDestructor(LayerStack):
                     f"RBIGDestructor: the {name!r} parameter must be a destructor "
                     f"(a BaseDestructor), got {type(template).__name__}."
                 )
-        return marginal, rotation
+        return first, marginal, rotation
 
     @staticmethod
     def _iteration(Z, rotation, marginal, rng):
@@ -235,10 +243,10 @@ class RBIGDestructor(LayerStack):
         W, marginal_log_det = marginal_layer._fit_layer(Y)
         return rotation_layer, marginal_layer, W, log_det + marginal_log_det
 
-    def _noise_floor(self, shape, rotation, marginal, rng):
+    def _noise_floor(self, shape, first, rotation, marginal, rng):
         """Reductions found by RBIG iterations on standard normal data of ``shape``."""
         Z = rng.standard_normal(shape)
-        Z, _ = make_layer(marginal, rng)._fit_layer(Z)
+        Z, _ = make_layer(first, rng)._fit_layer(Z)
         reductions = []
         for _ in range(_N_NOISE_LAYERS):
             *_, W, log_det = self._iteration(Z, rotation, marginal, rng)
@@ -307,14 +315,14 @@ class RBIGDestructor(LayerStack):
         self.entropy_ = self.marginal_entropy_ - self.total_correlation_
 
     def _fit_forward(self, X):
-        marginal, rotation = self._templates()
+        first_template, marginal, rotation = self._templates()
         rng = resolve_random_state(self.random_state)
 
-        first = make_layer(marginal, rng)
+        first = make_layer(first_template, rng)
         Z, log_det = first._fit_layer(X)
         # Held-in log-likelihood of the marginal densities: sum_j log f_j(x_j).
         self.marginal_entropy_ = -float(np.mean(norm_logpdf(Z).sum(axis=1) + log_det))
-        self._set_tolerance(lambda: self._noise_floor(X.shape, rotation, marginal, rng))
+        self._set_tolerance(lambda: self._noise_floor(X.shape, first_template, rotation, marginal, rng))
 
         current = {"Z": Z, "log_det": log_det}
         kept = dict(current)

@@ -208,16 +208,39 @@ class GaussianDensity(BaseUnivariateDensity):
         return self.mean_ + self.scale_ * np.asarray(z, dtype=np.float64)
 
 
+# Relative gap between the extreme values and the outer knots of normal tails.
+_KNOT_GAP = 1e-9
+
+
 class _TailedDensity(BaseUnivariateDensity):
     """Shared fitting steps of densities built on :class:`PiecewiseCDF`."""
+
+    def __setstate__(self, state):
+        # Densities pickled before the ``tails`` parameter had half-Cauchy tails.
+        state.setdefault("tails", "cauchy")
+        super().__setstate__(state)
+
+    def _to_normal(self, x):
+        z, log_dz = super()._to_normal(x)
+        if self.cdf_.tails == "normal":
+            # The tails are a shift in the Gaussian view: exact, rather than
+            # a round trip through tail probabilities.
+            mask, z[mask] = self.cdf_.tail_to_normal(np.asarray(x, dtype=np.float64))
+            log_dz[mask] = 0.0
+        return z, log_dz
+
+    def _from_normal(self, z):
+        x = super()._from_normal(z)
+        if self.cdf_.tails == "normal":
+            mask, x[mask] = self.cdf_.tail_from_normal(np.asarray(z, dtype=np.float64))
+        return x
 
     @staticmethod
     def _tail_masses(n_samples):
         # A new point falls below the minimum of n points with probability 1/(n+1).
         return 1.0 / (n_samples + 1.0), 1.0 / (n_samples + 1.0)
 
-    @staticmethod
-    def _support(x):
+    def _support(self, x):
         lo, hi = float(x.min()), float(x.max())
         floor = float(spread_floor(x))
         if not hi - lo > floor:
@@ -225,7 +248,20 @@ class _TailedDensity(BaseUnivariateDensity):
             # rotated direction of duplicated columns): treat the feature as
             # constant, so that bins stay wider than the float resolution.
             lo, hi = lo - floor, hi + floor
-        return lo, hi
+        return self._pad(lo, hi)
+
+    def _pad(self, lo, hi):
+        """Move the outer knots of normal tails just beyond the extreme values.
+
+        Normal tails do not continue the outer bin's density, so the density
+        jumps at the outer knots; the extreme training values would sit
+        exactly on the jump, and rounding by a few ulps in an earlier layer
+        (which can depend on the batch) would decide their side.
+        """
+        if self.tails != "normal":
+            return lo, hi
+        gap = _KNOT_GAP * (hi - lo)
+        return lo - gap, hi + gap
 
 
 class HistogramDensity(_TailedDensity):
@@ -247,6 +283,15 @@ class HistogramDensity(_TailedDensity):
     alpha : float, default=1.0
         Pseudo-count added to every bin; larger values smooth towards a
         uniform density over the range.
+    tails : {"cauchy", "normal"}, default="cauchy"
+        Shape of the density beyond the data, where each tail holds mass
+        ``1 / (n + 1)``. ``"cauchy"``: half-Cauchy, continuous with the
+        outer bin; heavy, so far-away points keep moderate log densities.
+        ``"normal"``: the standard normal's own tail beyond the quantile of
+        that mass, for data on the standard normal scale (layers after the
+        first in a stack, whose input is Gaussianized): there the map to
+        the Gaussian view is a shift, which deep stacks invert exactly,
+        where half-Cauchy tails contract (see the user guide).
 
     Attributes
     ----------
@@ -274,11 +319,13 @@ class HistogramDensity(_TailedDensity):
     _parameter_constraints: dict = {
         "bins": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto", "sqrt", "sturges", "fd"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "tails": [StrOptions({"cauchy", "normal"})],
     }
 
-    def __init__(self, bins="auto", alpha=1.0):
+    def __init__(self, bins="auto", alpha=1.0, tails="cauchy"):
         self.bins = bins
         self.alpha = alpha
+        self.tails = tails
 
     def _needs_quartiles(self):
         return self.bins in ("fd", "auto")
@@ -316,7 +363,7 @@ class HistogramDensity(_TailedDensity):
             masses = np.maximum(masses, 0.01)
         tails = np.array(self._tail_masses(n_samples))
         bulk = masses / masses.sum() * (1.0 - tails.sum())
-        self.cdf_ = PiecewiseCDF(self.bin_edges_, bulk, tails)
+        self.cdf_ = PiecewiseCDF(self.bin_edges_, bulk, tails, tails=self.tails)
 
 
 class SplineDensity(_TailedDensity):
@@ -337,6 +384,15 @@ class SplineDensity(_TailedDensity):
     n_knots : int or "auto", default="auto"
         Number of quantile knots. ``"auto"`` uses ``sqrt(n)`` clipped to
         [5, 1000]. Tied values share one knot.
+    tails : {"cauchy", "normal"}, default="cauchy"
+        Shape of the density beyond the data, where each tail holds mass
+        ``1 / (n + 1)``. ``"cauchy"``: half-Cauchy, continuous with the
+        outer knot; heavy, so far-away points keep moderate log densities.
+        ``"normal"``: the standard normal's own tail beyond the quantile of
+        that mass, for data on the standard normal scale (layers after the
+        first in a stack, whose input is Gaussianized): there the map to
+        the Gaussian view is a shift, which deep stacks invert exactly,
+        where half-Cauchy tails contract (see the user guide).
 
     Attributes
     ----------
@@ -361,10 +417,12 @@ class SplineDensity(_TailedDensity):
 
     _parameter_constraints: dict = {
         "n_knots": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
+        "tails": [StrOptions({"cauchy", "normal"})],
     }
 
-    def __init__(self, n_knots="auto"):
+    def __init__(self, n_knots="auto", tails="cauchy"):
         self.n_knots = n_knots
+        self.tails = tails
 
     def _fit(self, x):
         x = np.sort(x)
@@ -381,6 +439,7 @@ class SplineDensity(_TailedDensity):
             through = np.searchsorted(x, knots, side="right")
             levels = 0.5 * (below + through) / n
             levels[0], levels[-1] = 0.0, 1.0
+            knots[0], knots[-1] = self._pad(knots[0], knots[-1])
         tails = np.array(self._tail_masses(n))
         bulk = 1.0 - tails.sum()
         masses = np.diff(levels) * bulk
@@ -391,7 +450,7 @@ class SplineDensity(_TailedDensity):
         slopes[1:-1] = np.sqrt(secants[:-1] * secants[1:])
         self.knots_ = knots
         self.n_knots_ = knots.size
-        self.cdf_ = PiecewiseCDF(knots, masses, tails, knot_densities=slopes)
+        self.cdf_ = PiecewiseCDF(knots, masses, tails, knot_densities=slopes, tails=self.tails)
 
 
 class KDEDensity(BaseUnivariateDensity):

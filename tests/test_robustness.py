@@ -38,7 +38,10 @@ from destructors import (
     TreeDensity,
     TreeDestructor,
     conditional_sample,
+    deep_copula,
+    deep_rbig,
 )
+from destructors.deep import default_layer_candidates
 
 CONSTRUCTOR_ARGS = {
     "CompositeDestructor": lambda: {
@@ -112,12 +115,31 @@ def test_a_200_layer_stack_stays_finite_and_invertible():
     assert np.all(np.isfinite(samples)) and np.all(np.isfinite(model.score_samples(samples)))
 
 
+def _marginal_stacks(tails):
+    """Layer templates of the two stacks of marginal layers, with histograms of the given tails."""
+    def marginal():
+        return MarginalDestructor(HistogramDensity(tails=tails))
+
+    return {
+        "rbig-steps": lambda: [CompositeDestructor([("rotation", RotationDestructor("random")),
+                                                    ("marginal", marginal())])],
+        "copula-layers": lambda: [CompositeDestructor([("marginal", marginal()),
+                                                       ("gaussian", GaussianDestructor())])],
+    }
+
+
 MARGINAL_STACKS = {
-    "rbig-steps": lambda: [CompositeDestructor([("rotation", RotationDestructor("random")),
-                                                ("marginal", MarginalDestructor())])],
-    "copula-layers": lambda: [CompositeDestructor([("marginal", MarginalDestructor()),
-                                                   ("gaussian", GaussianDestructor())])],
+    f"{name}-{tails}": templates
+    for tails in ("normal", "cauchy")
+    for name, templates in _marginal_stacks(tails).items()
 }
+
+
+def test_the_library_stacks_marginal_layers_with_normal_tails():
+    """The stacks tested here with normal tails are the library's own layers."""
+    for preset, name in ((deep_rbig("random"), "rbig-steps-normal"), (deep_copula(), "copula-layers-normal")):
+        assert repr(preset.destructor) == repr(MARGINAL_STACKS[name]()[0])
+    assert repr(default_layer_candidates()[1]) == repr(MARGINAL_STACKS["rbig-steps-normal"]()[0])
 
 
 @pytest.mark.parametrize("templates", MARGINAL_STACKS.values(), ids=MARGINAL_STACKS.keys())
@@ -132,15 +154,33 @@ def test_a_200_layer_stack_of_marginal_layers_scores_every_row(templates):
     assert np.all(np.isfinite(model.sample(200, random_state=0)))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known limitation: a marginal layer fitted on Gaussian-view data gives the tails beyond "
-    "its data half-Cauchy tails, so its forward map contracts them (dz'/dz << 1) and its "
-    "inverse expands rounding errors there; over 200 layers the product reaches 1e16 for rows "
-    "in the tails of the data: 28 of 203 rows come back with relative errors above 1e-6 "
-    "(200 RBIG steps), and for 200 copula layers 4% of rows come back non-finite, the "
-    "half-Cauchy quantile overflowing. Gaussian, rotation and tree layers alone stay exact."
+_CAUCHY_CONTRACTS = pytest.mark.xfail(strict=True, reason=(
+    "Known limitation of half-Cauchy tails in the Gaussian view (the reason normal tails "
+    "exist): beyond its data such a layer maps the Gaussian view through a tail heavier than "
+    "the Gaussian it follows, so it contracts there (dz/dx about 0.3 a unit beyond the "
+    "extreme of 400 rows), and rows that keep landing beyond the extremes are contracted layer "
+    "after layer: 29 of 203 rows (RBIG steps) and 9 (copula layers) come back from the inverse "
+    "as values near 1e307."
 ))
-@pytest.mark.parametrize("templates", MARGINAL_STACKS.values(), ids=MARGINAL_STACKS.keys())
+_HISTOGRAM_STACK_IS_ILL_CONDITIONED = pytest.mark.xfail(strict=True, reason=(
+    "Known limitation of 200 RBIG steps on 400 rows, tails aside: the stack overfits, and "
+    "the forward map of a few rows contracts some direction by 1e-9 to 1e-10 (smallest "
+    "singular value of the Jacobian, by finite differences); the rounding of each layer, "
+    "magnified by the inverse of the layers before it, leaves 6 of 203 rows with errors from "
+    "1e-6 to 1e-3 after the round trip. Normal tails removed the tail part of the problem "
+    "(rows near 1e307 before)."
+))
+INVERSION_MARKS = {
+    "rbig-steps-normal": _HISTOGRAM_STACK_IS_ILL_CONDITIONED,
+    "rbig-steps-cauchy": _CAUCHY_CONTRACTS,
+    "copula-layers-cauchy": _CAUCHY_CONTRACTS,
+}
+
+
+@pytest.mark.parametrize("templates", [
+    pytest.param(templates, id=name, marks=INVERSION_MARKS.get(name, ()))
+    for name, templates in MARGINAL_STACKS.items()
+])
 def test_a_200_layer_stack_of_marginal_layers_inverts_the_tails(templates):
     X, X_test = _skewed(400, seed=1), _skewed(200, seed=2)
     model = _stack_of_200(templates(), X)

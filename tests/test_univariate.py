@@ -1,6 +1,8 @@
 """Univariate densities: CDFs, quantiles, tails and validation."""
 
 import inspect
+import pickle
+from functools import partial
 
 import numpy as np
 import pytest
@@ -32,7 +34,17 @@ def _samples(kind, n=2000, seed=0):
     raise ValueError(kind)
 
 
-@pytest.fixture(params=DENSITIES, ids=lambda c: c.__name__)
+# The densities with normal tails (for Gaussianized input) run the same checks.
+NORMAL_TAILED = [partial(HistogramDensity, tails="normal"), partial(SplineDensity, tails="normal")]
+
+
+def _name(factory):
+    if isinstance(factory, partial):
+        return f"{factory.func.__name__}(tails='normal')"
+    return factory.__name__
+
+
+@pytest.fixture(params=DENSITIES + NORMAL_TAILED, ids=_name)
 def density_class(request):
     return request.param
 
@@ -163,6 +175,59 @@ def test_gaussian_matches_scipy():
     np.testing.assert_allclose(density.logcdf(points), ref.logcdf(points))
     np.testing.assert_allclose(density.logsf(points), ref.logsf(points))
     np.testing.assert_allclose(density.ppf([0.1, 0.9]), ref.ppf([0.1, 0.9]))
+
+
+# ---------------------------------------------------------------- normal tails
+@pytest.mark.parametrize("factory", NORMAL_TAILED, ids=_name)
+def test_normal_tails_continue_the_standard_normal_beyond_the_tail_quantiles(factory):
+    x = np.random.RandomState(0).uniform(size=999)
+    density = factory().fit(x)
+    n = x.size
+    z_left, z_right = stats.norm.isf(1 / (n + 1)), stats.norm.isf(1 / (n + 1))
+    lo, hi = density.cdf_.knots[0], density.cdf_.knots[-1]
+    # Each tail keeps the mass 1/(n+1) of a new point beyond the extremes.
+    assert density.cdf([lo])[0] == pytest.approx(1 / (n + 1))
+    assert density.sf([hi])[0] == pytest.approx(1 / (n + 1))
+    t = np.array([1e-3, 0.5, 3.0, 40.0])
+    np.testing.assert_allclose(density.logsf(hi + t), stats.norm.logsf(z_right + t), rtol=1e-12)
+    np.testing.assert_allclose(density.logcdf(lo - t), stats.norm.logcdf(-z_left - t), rtol=1e-12)
+    np.testing.assert_allclose(density.logpdf(hi + t), stats.norm.logpdf(z_right + t), rtol=1e-12)
+    # In the Gaussian view the tails are a shift: slope one, exactly invertible.
+    z, log_dz = density._to_normal(np.concatenate([lo - t, hi + t]))
+    np.testing.assert_allclose(z, np.concatenate([-z_left - t, z_right + t]), rtol=1e-12)
+    np.testing.assert_array_equal(log_dz, 0.0)
+    np.testing.assert_allclose(density._from_normal(z), np.concatenate([lo - t, hi + t]), rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("factory", NORMAL_TAILED, ids=_name)
+def test_normal_tails_keep_the_extremes_off_the_density_jump(factory):
+    # The tails do not continue the outer bins' density; the outer knots sit
+    # just beyond the extremes, so that rounding the extremes by a few ulps
+    # (as a batch-dependent product in an earlier layer may) moves their
+    # log density by a few ulps too, not by the jump.
+    x = np.random.RandomState(0).standard_normal(500)
+    density = factory().fit(x)
+    for extreme in (x.min(), x.max()):
+        nudged = extreme + np.array([-4.0, 0.0, 4.0]) * np.spacing(extreme)
+        log_pdf = density.logpdf(nudged)
+        np.testing.assert_allclose(log_pdf, log_pdf[1], rtol=1e-9)
+    jump = density.logpdf([density.cdf_.knots[-1] * (1 + 1e-15)])[0] - density.logpdf([x.max()])[0]
+    assert abs(jump) > 1e-3  # the jump the gap keeps the extremes away from
+
+
+def test_densities_pickled_before_the_tails_parameter_have_cauchy_tails():
+    x = _samples("skewed", n=300)
+    density = SplineDensity().fit(x)
+    state = density.__getstate__()
+    del state["tails"]
+    del state["cdf_"].__dict__["tails"]
+    old = pickle.loads(pickle.dumps(density))
+    old.__dict__.pop("tails")
+    old.__setstate__(state)
+    assert old.tails == "cauchy" and old.cdf_.tails == "cauchy"
+    assert repr(old) == "SplineDensity()" and clone(old).get_params() == density.get_params()
+    far = np.array([-1e6, x.min() - 1.0, 1.0, x.max() + 1.0, 1e6])
+    np.testing.assert_array_equal(old.logpdf(far), density.logpdf(far))
 
 
 # ---------------------------------------------------------------- histogram
