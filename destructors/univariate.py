@@ -223,10 +223,9 @@ class _TailedDensity(BaseUnivariateDensity):
     def _to_normal(self, x):
         z, log_dz = super()._to_normal(x)
         if self.cdf_.tails == "normal":
-            # The tails are a shift in the Gaussian view: exact, rather than
-            # a round trip through tail probabilities.
-            mask, z[mask] = self.cdf_.tail_to_normal(np.asarray(x, dtype=np.float64))
-            log_dz[mask] = 0.0
+            # The tails are closed-form in the Gaussian view: exact, rather
+            # than a round trip through tail probabilities.
+            mask, z[mask], log_dz[mask] = self.cdf_.tail_to_normal(np.asarray(x, dtype=np.float64))
         return z, log_dz
 
     def _from_normal(self, z):
@@ -290,8 +289,9 @@ class HistogramDensity(_TailedDensity):
         ``"normal"``: the standard normal's own tail beyond the quantile of
         that mass, for data on the standard normal scale (layers after the
         first in a stack, whose input is Gaussianized): there the map to
-        the Gaussian view is a shift, which deep stacks invert exactly,
-        where half-Cauchy tails contract (see the user guide).
+        the Gaussian view is a shift for 4 units beyond the data, which
+        deep stacks invert exactly, where half-Cauchy tails contract; it
+        grows logarithmically farther out (see the user guide).
 
     Attributes
     ----------
@@ -391,8 +391,9 @@ class SplineDensity(_TailedDensity):
         ``"normal"``: the standard normal's own tail beyond the quantile of
         that mass, for data on the standard normal scale (layers after the
         first in a stack, whose input is Gaussianized): there the map to
-        the Gaussian view is a shift, which deep stacks invert exactly,
-        where half-Cauchy tails contract (see the user guide).
+        the Gaussian view is a shift for 4 units beyond the data, which
+        deep stacks invert exactly, where half-Cauchy tails contract; it
+        grows logarithmically farther out (see the user guide).
 
     Attributes
     ----------

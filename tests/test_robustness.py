@@ -160,18 +160,28 @@ _CAUCHY_CONTRACTS = pytest.mark.xfail(strict=True, reason=(
     "the Gaussian it follows, so it contracts there (dz/dx about 0.3 a unit beyond the "
     "extreme of 400 rows), and rows that keep landing beyond the extremes are contracted layer "
     "after layer: 29 of 203 rows (RBIG steps) and 9 (copula layers) come back from the inverse "
-    "as values near 1e307."
+    "as values near 1e307 or infinite."
 ))
 _HISTOGRAM_STACK_IS_ILL_CONDITIONED = pytest.mark.xfail(strict=True, reason=(
     "Known limitation of 200 RBIG steps on 400 rows, tails aside: the stack overfits, and "
     "the forward map of a few rows contracts some direction by 1e-9 to 1e-10 (smallest "
     "singular value of the Jacobian, by finite differences); the rounding of each layer, "
     "magnified by the inverse of the layers before it, leaves 6 of 203 rows with errors from "
-    "1e-6 to 1e-3 after the round trip. Normal tails removed the tail part of the problem "
-    "(rows near 1e307 before)."
+    "1e-6 to 1e-3 after the round trip. The inverse is backward stable (next test), and "
+    "normal tails removed the tail part of the problem (rows near 1e307 before)."
+))
+_WHITENING_EXPANDS = pytest.mark.xfail(strict=True, reason=(
+    "Known limitation of 200 copula layers on 400 rows: each whitening layer, fitted to 400 "
+    "rows, stretches the rows off the data a little, and nothing in a stack of 200 stops "
+    "them but the tails of the marginal layers. With tails that only shift (slope one), 5 "
+    "of 200 held-out rows ran away to Gaussian-view values of 1e7 and log densities of "
+    "-2e15; normal tails therefore turn logarithmic 4 units beyond the data, which keeps "
+    "every score sane (at least -144 here) but contracts those rows at every layer, so "
+    "8 of 203 rows do not come back from the inverse (values near 1e307 or infinite)."
 ))
 INVERSION_MARKS = {
     "rbig-steps-normal": _HISTOGRAM_STACK_IS_ILL_CONDITIONED,
+    "copula-layers-normal": _WHITENING_EXPANDS,
     "rbig-steps-cauchy": _CAUCHY_CONTRACTS,
     "copula-layers-cauchy": _CAUCHY_CONTRACTS,
 }
@@ -189,6 +199,18 @@ def test_a_200_layer_stack_of_marginal_layers_inverts_the_tails(templates):
         warnings.simplefilter("ignore", RuntimeWarning)
         back = model.inverse_transform(model.transform(rows))
     np.testing.assert_allclose(back, rows, rtol=1e-6)
+
+
+def test_200_rbig_steps_have_a_backward_stable_inverse():
+    """Where their round trip above fails, the stack itself is nearly singular: the inverse
+    still returns points that the stack maps back onto the given values."""
+    X, X_test = _skewed(400, seed=1), _skewed(200, seed=2)
+    model = _stack_of_200(MARGINAL_STACKS["rbig-steps-normal"](), X)
+    Z = model.transform(_rows_and_far_rows(X, X_test))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        again = model.transform(model.inverse_transform(Z))
+    np.testing.assert_allclose(again, Z, rtol=0, atol=1e-9)
 
 
 # ------------------------------------------------------------ far rows

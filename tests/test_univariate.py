@@ -188,15 +188,25 @@ def test_normal_tails_continue_the_standard_normal_beyond_the_tail_quantiles(fac
     # Each tail keeps the mass 1/(n+1) of a new point beyond the extremes.
     assert density.cdf([lo])[0] == pytest.approx(1 / (n + 1))
     assert density.sf([hi])[0] == pytest.approx(1 / (n + 1))
-    t = np.array([1e-3, 0.5, 3.0, 40.0])
-    np.testing.assert_allclose(density.logsf(hi + t), stats.norm.logsf(z_right + t), rtol=1e-12)
-    np.testing.assert_allclose(density.logcdf(lo - t), stats.norm.logcdf(-z_left - t), rtol=1e-12)
-    np.testing.assert_allclose(density.logpdf(hi + t), stats.norm.logpdf(z_right + t), rtol=1e-12)
-    # In the Gaussian view the tails are a shift: slope one, exactly invertible.
-    z, log_dz = density._to_normal(np.concatenate([lo - t, hi + t]))
-    np.testing.assert_allclose(z, np.concatenate([-z_left - t, z_right + t]), rtol=1e-12)
-    np.testing.assert_array_equal(log_dz, 0.0)
-    np.testing.assert_allclose(density._from_normal(z), np.concatenate([lo - t, hi + t]), rtol=1e-15, atol=1e-15)
+    t = np.array([1e-3, 0.5, 3.0, 4.0, 40.0, 1e6])
+    # Gaussian-view offset: a shift for 4 units beyond the edge, then logarithmic.
+    log_slope = -np.log1p(np.maximum(t - 4.0, 0.0) / 4.0)
+    offset = np.minimum(t, 4.0) - 4.0 * log_slope
+    np.testing.assert_allclose(density.logsf(hi + t), stats.norm.logsf(z_right + offset), rtol=1e-12)
+    np.testing.assert_allclose(density.logcdf(lo - t), stats.norm.logcdf(-z_left - offset), rtol=1e-12)
+    np.testing.assert_allclose(
+        density.logpdf(hi + t), stats.norm.logpdf(z_right + offset) + log_slope, rtol=1e-12
+    )
+    # The Gaussian view is closed-form and exactly invertible.
+    points = np.concatenate([lo - t, hi + t])
+    z, log_dz = density._to_normal(points)
+    np.testing.assert_allclose(z, np.concatenate([-z_left - offset, z_right + offset]), rtol=1e-12)
+    np.testing.assert_allclose(log_dz, np.concatenate([log_slope, log_slope]), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(density._from_normal(z), points, rtol=1e-13, atol=1e-15)
+    # Far beyond, the tail stays finite and invertible.
+    z_far, _ = density._to_normal(np.array([-1e300, 1e300]))
+    assert np.all(np.abs(z_far) < 3000)
+    np.testing.assert_allclose(density._from_normal(z_far), [-1e300, 1e300], rtol=1e-12)
 
 
 @pytest.mark.parametrize("factory", NORMAL_TAILED, ids=_name)
