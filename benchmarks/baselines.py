@@ -66,14 +66,18 @@ class GaussianCopula(BaseEstimator):
     the slope of the quantile transformer's piecewise-linear CDF: zero outside
     the training range, so rows there score ``-inf``. This is what a user gets
     by composing scikit-learn parts; the runner counts those rows.
+    ``random_state`` seeds the transformer's subsample of 10,000 rows, which
+    left unseeded changed the ring's held-out score between runs by 0.005.
     """
 
-    def __init__(self, n_quantiles=1000):
+    def __init__(self, n_quantiles=1000, random_state=0):
         self.n_quantiles = n_quantiles
+        self.random_state = random_state
 
     def fit(self, X, y=None):
         self.quantile_ = QuantileTransformer(
-            n_quantiles=min(self.n_quantiles, len(X)), output_distribution="normal"
+            n_quantiles=min(self.n_quantiles, len(X)), output_distribution="normal",
+            random_state=self.random_state,
         ).fit(X)
         Z = self.quantile_.transform(X)
         self.correlation_ = np.corrcoef(Z.T) + 1e-6 * np.eye(X.shape[1])
