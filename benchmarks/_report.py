@@ -2,9 +2,11 @@
 
 import argparse
 import contextlib
+import gc
 import io
 import json
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +44,26 @@ def timed(func, repeats=1):
         result = func()
         best = min(best, time.perf_counter() - start)
     return best, result
+
+
+def peak(func):
+    """Result of ``func()`` and the peak memory (bytes) that tracemalloc saw it allocate."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = func()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def skewed_data(n, d, seed=0):
+    """Correlated, skewed data: mixed standard normals, one column exponentiated."""
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, d))
+    X = X @ (np.eye(d) + 0.5 * np.tri(d, k=-1)).T
+    X[:, 0] = np.exp(0.5 * X[:, 0])
+    return X
 
 
 def floor_seconds(X, repeats=3):

@@ -53,7 +53,6 @@ import pickle
 import platform
 import queue
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -73,29 +72,9 @@ MODELS = {
 }
 
 
-def _data(n, d, seed=0):
-    """Correlated, skewed data: mixed standard normals, one column exponentiated."""
-    rng = np.random.RandomState(seed)
-    X = rng.standard_normal((n, d))
-    X = X @ (np.eye(d) + 0.5 * np.tri(d, k=-1)).T
-    X[:, 0] = np.exp(0.5 * X[:, 0])
-    return X
-
-
-def _peak(func):
-    """Peak memory allocated (tracemalloc) while ``func`` runs, in bytes."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        func()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def run_cell(name, n, d, max_seconds, small_model=None):
     """Measure one model on one (n, d) cell; return the row and the fitted model."""
-    X = _data(n, d)
+    X = _report.skewed_data(n, d)
     repeats = 3 if n * d <= 10**5 else 1
     floor = _report.floor_seconds(X)
     model = MODELS[name]()
@@ -111,11 +90,11 @@ def run_cell(name, n, d, max_seconds, small_model=None):
         "score_samples_over_floor": score_s / floor,
     }
     if fit_s <= max_seconds / 4:
-        row["fit_peak_mib"] = _peak(lambda: MODELS[name]().fit(X)) / 2**20
+        row["fit_peak_mib"] = _report.peak(lambda: MODELS[name]().fit(X))[1] / 2**20
     else:
         row["fit_peak_mib"] = None
-    row["transform_peak_mib"] = _peak(lambda: model.transform(X)) / 2**20
-    row["score_samples_peak_mib"] = _peak(lambda: model.score_samples(X)) / 2**20
+    row["transform_peak_mib"] = _report.peak(lambda: model.transform(X))[1] / 2**20
+    row["score_samples_peak_mib"] = _report.peak(lambda: model.score_samples(X))[1] / 2**20
     for key in ("fit", "transform", "score_samples"):
         peak = row[f"{key}_peak_mib"]
         row[f"{key}_peak_over_input"] = None if peak is None else peak * 2**20 / input_bytes

@@ -5,34 +5,18 @@ fraction of one ``n x d`` array, instead of the ``16`` full temporaries a
 layer may hold per chunk, and gives the same numbers as the default setting.
 """
 
-import gc
-import tracemalloc
-
 import numpy as np
 import pytest
 import sklearn
 
+from benchmarks._report import peak, skewed_data
 from destructors import MarginalDestructor, RBIGDestructor
 
 N_ROWS, N_FEATURES = 200_000, 10
 
 
 def _data(n_rows, seed):
-    rng = np.random.RandomState(seed)
-    X = rng.standard_normal((n_rows, N_FEATURES)) @ (np.eye(N_FEATURES) + 0.5 * np.tri(N_FEATURES, k=-1)).T
-    X[:, 0] = np.exp(0.5 * X[:, 0])
-    return X
-
-
-def _peak(func):
-    """Result of ``func()`` and the peak memory (bytes) that tracemalloc saw it allocate."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        result = func()
-        return result, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return skewed_data(n_rows, N_FEATURES, seed)
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +42,9 @@ def _assert_same(chunked, whole, model):
 
 
 def test_score_samples_in_chunks_keeps_memory_bounded(model, X):
-    whole, whole_peak = _peak(lambda: model.score_samples(X))
+    whole, whole_peak = peak(lambda: model.score_samples(X))
     with sklearn.config_context(working_memory=1):
-        chunked, chunked_peak = _peak(lambda: model.score_samples(X))
+        chunked, chunked_peak = peak(lambda: model.score_samples(X))
     _assert_same(chunked, whole, model)
     # Without chunks the layers' temporaries have the size of the data...
     assert whole_peak > X.nbytes
@@ -74,9 +58,9 @@ def test_score_samples_in_chunks_keeps_memory_bounded(model, X):
 def test_transforms_and_sampling_in_chunks_hold_few_full_arrays(model, X):
     X = X[:50_000]
     with sklearn.config_context(working_memory=1):
-        U, transform_peak = _peak(lambda: model.transform(X))
-        X_back, inverse_peak = _peak(lambda: model.inverse_transform(U))
-        samples, sample_peak = _peak(lambda: model.sample(len(X), random_state=0))
+        U, transform_peak = peak(lambda: model.transform(X))
+        X_back, inverse_peak = peak(lambda: model.inverse_transform(U))
+        samples, sample_peak = peak(lambda: model.sample(len(X), random_state=0))
     _assert_same(U, model.transform(X), model)
     _assert_same(X_back, model.inverse_transform(U), model)
     _assert_same(samples, model.sample(len(X), random_state=0), model)
