@@ -207,15 +207,10 @@ class PiecewiseCDF:
             log_sf[bulk] = np.log(self.sf_knots[k + 1] + self.masses[k] * rest)
 
         if self.tails == "normal":
-            for mask, dist, edge_z, near, far in (
-                (left, self.knots[0] - x[left], self.z_left, log_cdf, log_sf),
-                (right, x[right] - self.knots[-1], self.z_right, log_sf, log_cdf),
-            ):
-                offset, log_slope = _tail_offset(dist)
-                z = edge_z + offset
-                log_pdf[mask] = norm_logpdf(z) + log_slope
-                near[mask] = log_ndtr(-z)
-                far[mask] = log_ndtr(z)
+            tail, z, log_slope = self.tail_to_normal(x)
+            log_pdf[tail] = norm_logpdf(z) + log_slope
+            log_cdf[tail] = log_ndtr(z)
+            log_sf[tail] = log_ndtr(-z)
             return log_pdf, log_cdf, log_sf
         for mask, dist, mass, scale, near, far in (
             (left, self.knots[0] - x[left], self.p_left, self.scale_left, log_cdf, log_sf),

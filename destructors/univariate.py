@@ -3,8 +3,9 @@
 Each density is a small estimator fitted on one feature (a 1-D array), with
 vectorized ``logpdf``, ``cdf``, ``ppf`` and tail-safe ``logcdf``/``logsf``.
 Every real number has positive density: the histogram and spline densities
-attach half-Cauchy tails beyond the data, whose mass is the chance
-``1 / (n + 1)`` that a new point falls beyond the extreme of ``n`` points.
+attach tails beyond the data (half-Cauchy by default, normal for Gaussianized
+input), whose mass is the chance ``1 / (n + 1)`` that a new point falls beyond
+the extreme of ``n`` points.
 
 They are configuration objects as much as estimators: ``MarginalDestructor``
 clones one per feature, so grid search reaches ``density__bins``. They are not
@@ -267,9 +268,10 @@ class HistogramDensity(_TailedDensity):
     """Histogram density: piecewise-constant, with an exact piecewise-linear CDF.
 
     Bins of equal width cover the range of the training data; their counts,
-    each increased by the pseudo-count ``alpha``, give the bin masses. Half-
-    Cauchy tails of mass ``1 / (n + 1)`` on each side extend the density to
-    the whole real line, continuous with the outer bins.
+    each increased by the pseudo-count ``alpha``, give the bin masses. Tails
+    of mass ``1 / (n + 1)`` on each side extend the density to the whole real
+    line: half-Cauchy ones continuous with the outer bins, or normal ones
+    (see ``tails``).
 
     Parameters
     ----------
@@ -361,9 +363,9 @@ class HistogramDensity(_TailedDensity):
             # Empty bins would have zero density: give them the weight of one
             # hundredth of a point, so every real number keeps positive density.
             masses = np.maximum(masses, 0.01)
-        tails = np.array(self._tail_masses(n_samples))
-        bulk = masses / masses.sum() * (1.0 - tails.sum())
-        self.cdf_ = PiecewiseCDF(self.bin_edges_, bulk, tails, tails=self.tails)
+        tail_masses = np.array(self._tail_masses(n_samples))
+        bulk = masses / masses.sum() * (1.0 - tail_masses.sum())
+        self.cdf_ = PiecewiseCDF(self.bin_edges_, bulk, tail_masses, tails=self.tails)
 
 
 class SplineDensity(_TailedDensity):
@@ -374,8 +376,9 @@ class SplineDensity(_TailedDensity):
     rational-quadratic spline in between, with knot slopes from the geometric
     mean of the neighbouring secants (less noisy than the harmonic mean on
     empirical CDFs). The density is
-    smooth and positive, the inverse is closed-form, and half-Cauchy tails of
-    mass ``1 / (n + 1)`` on each side extend it to the real line. Think of it
+    smooth and positive, the inverse is closed-form, and tails of mass
+    ``1 / (n + 1)`` on each side (half-Cauchy, or normal, see ``tails``)
+    extend it to the real line. Think of it
     as a :class:`~sklearn.preprocessing.QuantileTransformer` with a density
     and tails.
 
@@ -441,8 +444,8 @@ class SplineDensity(_TailedDensity):
             levels = 0.5 * (below + through) / n
             levels[0], levels[-1] = 0.0, 1.0
             knots[0], knots[-1] = self._pad(knots[0], knots[-1])
-        tails = np.array(self._tail_masses(n))
-        bulk = 1.0 - tails.sum()
+        tail_masses = np.array(self._tail_masses(n))
+        bulk = 1.0 - tail_masses.sum()
         masses = np.diff(levels) * bulk
         widths = np.diff(knots)
         secants = masses / widths
@@ -451,7 +454,7 @@ class SplineDensity(_TailedDensity):
         slopes[1:-1] = np.sqrt(secants[:-1] * secants[1:])
         self.knots_ = knots
         self.n_knots_ = knots.size
-        self.cdf_ = PiecewiseCDF(knots, masses, tails, knot_densities=slopes, tails=self.tails)
+        self.cdf_ = PiecewiseCDF(knots, masses, tail_masses, knot_densities=slopes, tails=self.tails)
 
 
 class KDEDensity(BaseUnivariateDensity):
@@ -533,7 +536,8 @@ class KDEDensity(BaseUnivariateDensity):
     bandwidths beyond the training range get very low log densities (about
     ``-d^2 / 2`` at ``d`` bandwidths), which can dominate a mean
     log-likelihood on heavy-tailed data. :class:`SplineDensity` and
-    :class:`HistogramDensity`, with half-Cauchy tails, are safer there.
+    :class:`HistogramDensity`, with their default half-Cauchy tails, are
+    safer there.
 
     Examples
     --------

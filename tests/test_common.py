@@ -6,7 +6,6 @@ configuration used for scikit-learn's checks when the defaults cannot be
 used, each with its reason.
 """
 
-import inspect
 import warnings
 
 import numpy as np
@@ -30,22 +29,12 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-import destructors
 from destructors import (
-    BaseDestructor,
-    BaseUnivariateDensity,
-    GaussianDestructor,
     MarginalDestructor,
 )
 from destructors.validation import check_destructor
 
-# Constructor arguments for classes without a default for every parameter,
-# and faster settings where the defaults make the checks slow.
-CONSTRUCTOR_ARGS = {
-    "CompositeDestructor": lambda: {
-        "steps": [("marginal", MarginalDestructor()), ("gaussian", GaussianDestructor())]
-    },
-}
+from _estimators import DENSITY_CLASSES, DESTRUCTOR_CLASSES, instance
 
 # Configuration for scikit-learn's checks, with the reason for each.
 CHECK_PARAMS = {
@@ -58,33 +47,19 @@ CHECK_PARAMS = {
 }
 
 
-def _public_classes(base):
-    for name in destructors.__all__:
-        obj = getattr(destructors, name)
-        if inspect.isclass(obj) and issubclass(obj, base) and not inspect.isabstract(obj):
-            yield obj
-
-
-def _instance(cls, **params):
-    args = CONSTRUCTOR_ARGS.get(cls.__name__, dict)()
-    return cls(**args).set_params(**params)
-
-
 def _checking_instance(cls):
-    estimator = _instance(cls)
+    estimator = instance(cls)
     if "input_distribution" in estimator.get_params():
         estimator.set_params(**CHECK_PARAMS["canonical"])
     return estimator
 
 
-DESTRUCTOR_CLASSES = sorted(_public_classes(BaseDestructor), key=lambda c: c.__name__)
 CHECK_INSTANCES = [_checking_instance(cls) for cls in DESTRUCTOR_CLASSES]
 # check_destructor runs on the defaults, so canonical destructors are
 # checked on the unit cube as well as in the Gaussian view.
-DESTRUCTOR_INSTANCES = [_instance(cls) for cls in DESTRUCTOR_CLASSES] + [
+DESTRUCTOR_INSTANCES = [instance(cls) for cls in DESTRUCTOR_CLASSES] + [
     est for est in CHECK_INSTANCES if "input_distribution" in est.get_params()
 ]
-DENSITY_CLASSES = sorted(_public_classes(BaseUnivariateDensity), key=lambda c: c.__name__)
 
 
 def test_every_public_destructor_is_checked():

@@ -34,7 +34,6 @@ features, and with a fraction of the examples; ``tests/test_robustness.py``
 runs them at full size on fixed data.
 """
 
-import inspect
 import itertools
 import warnings
 
@@ -45,10 +44,8 @@ from sklearn import config_context
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
-import destructors
 from destructors import (
     BaseDestructor,
-    BaseUnivariateDensity,
     GaussianDestructor,
     GaussianMixtureDestructor,
     MarginalDestructor,
@@ -58,6 +55,8 @@ from destructors import (
 from destructors.composite import LayerStack
 from destructors.univariate import spread_floor
 
+from _estimators import DENSITY_CLASSES, DESTRUCTOR_CLASSES, instance
+
 pytest.importorskip("hypothesis")
 
 from hypothesis import example, given, note, settings
@@ -65,13 +64,6 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 # ------------------------------------------------------------ estimators
-# Constructor arguments for classes without a default for every parameter.
-CONSTRUCTOR_ARGS = {
-    "CompositeDestructor": lambda: {
-        "steps": [("marginal", MarginalDestructor()), ("gaussian", GaussianDestructor())]
-    },
-}
-
 # Cheaper settings for the expensive estimators, so that the ci profile stays
 # within its time budget. Each keeps the machinery the defaults exercise:
 # - DeepDestructor / DeepDestructorCV: the default layer candidates (Gaussian,
@@ -101,20 +93,8 @@ EXPENSIVE_MAX_ROWS = 400
 EXPENSIVE_MAX_FEATURES = 6
 
 
-def _public_classes(base):
-    for name in destructors.__all__:
-        obj = getattr(destructors, name)
-        if inspect.isclass(obj) and issubclass(obj, base) and not inspect.isabstract(obj):
-            yield obj
-
-
-DESTRUCTOR_CLASSES = sorted(_public_classes(BaseDestructor), key=lambda c: c.__name__)
-DENSITY_CLASSES = sorted(_public_classes(BaseUnivariateDensity), key=lambda c: c.__name__)
-
-
-def _instance(cls, **params):
-    args = {**CONSTRUCTOR_ARGS.get(cls.__name__, dict)(), **CHEAP_PARAMS.get(cls.__name__, dict)()}
-    return cls(**args).set_params(**params)
+def _instance(cls):
+    return instance(cls, **CHEAP_PARAMS.get(cls.__name__, dict)())
 
 
 def _configurations():

@@ -9,7 +9,6 @@ that a fix is noticed. ``test_properties.py`` runs the same properties on
 data drawn by hypothesis.
 """
 
-import inspect
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,10 +18,8 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-import destructors
 from destructors import (
     AutoregressiveDestructor,
-    BaseDestructor,
     CompositeDestructor,
     DeepDestructor,
     DeepDestructorCV,
@@ -43,26 +40,12 @@ from destructors import (
 )
 from destructors.deep import default_layer_candidates
 
-CONSTRUCTOR_ARGS = {
-    "CompositeDestructor": lambda: {
-        "steps": [("marginal", MarginalDestructor()), ("gaussian", GaussianDestructor())]
-    },
-}
-
-
-def _public_destructor_classes():
-    for name in destructors.__all__:
-        obj = getattr(destructors, name)
-        if inspect.isclass(obj) and issubclass(obj, BaseDestructor) and not inspect.isabstract(obj):
-            yield obj
-
-
-DESTRUCTOR_CLASSES = sorted(_public_destructor_classes(), key=lambda c: c.__name__)
+from _estimators import DESTRUCTOR_CLASSES, instance
 
 
 def _default(cls, **params):
     """The estimator with its default parameters (Gaussian-view input if canonical)."""
-    estimator = cls(**CONSTRUCTOR_ARGS.get(cls.__name__, dict)())
+    estimator = instance(cls)
     if "input_distribution" in estimator.get_params():
         estimator.set_params(input_distribution="normal")
     if "random_state" in estimator.get_params():

@@ -1,6 +1,5 @@
 """Univariate densities: CDFs, quantiles, tails and validation."""
 
-import inspect
 import pickle
 from functools import partial
 
@@ -9,16 +8,9 @@ import pytest
 from scipy import stats
 from sklearn.base import clone
 
-import destructors
-from destructors import BaseUnivariateDensity, GaussianDensity, HistogramDensity, SplineDensity
+from destructors import GaussianDensity, HistogramDensity, SplineDensity
 
-DENSITIES = [
-    getattr(destructors, name)
-    for name in sorted(destructors.__all__)
-    if inspect.isclass(getattr(destructors, name))
-    and issubclass(getattr(destructors, name), BaseUnivariateDensity)
-    and not inspect.isabstract(getattr(destructors, name))
-]
+from _estimators import DENSITY_CLASSES
 
 
 def _samples(kind, n=2000, seed=0):
@@ -44,7 +36,7 @@ def _name(factory):
     return factory.__name__
 
 
-@pytest.fixture(params=DENSITIES + NORMAL_TAILED, ids=_name)
+@pytest.fixture(params=DENSITY_CLASSES + NORMAL_TAILED, ids=_name)
 def density_class(request):
     return request.param
 
