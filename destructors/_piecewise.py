@@ -29,9 +29,9 @@ the Gaussian it follows, so its map contracts the tail (``dz/dx`` falls like
 ``1 / (t sqrt(log t))``) from the edge on, and in a deep stack of such layers
 the contractions multiply until the inverse loses all precision; the shift
 never contracts. The logarithm beyond it keeps a stack whose other layers
-expand rows beyond their data (whitening does, slightly) from pushing a row
-to astronomically low densities: with a pure shift, 200 copula layers gave
-a held-out row a log density of -2e15.
+expand rows beyond their data (whitening with fitted variances does,
+slightly) from pushing a row to astronomically low densities: with a pure
+shift, 200 such copula layers gave a held-out row a log density of -2e15.
 
 All functions are vectorized over points; this module knows nothing about
 estimators.

@@ -4,7 +4,7 @@ from numbers import Real
 
 import numpy as np
 from scipy.linalg import cholesky, solve_triangular
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .base import BaseDestructor
 from .univariate import spread_floor
@@ -24,10 +24,23 @@ class GaussianDestructor(BaseDestructor):
     duplicated or collinear columns and ``n < d`` still give a positive
     definite covariance.
 
+    With ``covariance="correlation"`` the variances are fixed at one and
+    only the correlation is fitted: the Gaussian factor of a Gaussian copula,
+    whose marginal layer has already put every feature on the standard
+    normal scale. In a deep stack this matters: a marginal layer squeezes
+    its data slightly (the extremes of ``n`` Gaussian points lie beyond the
+    normal quantiles of ``1 / (n + 1)``), a fitted variance below one would
+    stretch it back, and rows beyond the data, which the marginal layer only
+    shifts, would be stretched by the same factor layer after layer.
+
     Parameters
     ----------
     reg_covar : float, default=1e-6
         Added to the diagonal of the correlation matrix.
+    covariance : {"sample", "correlation"}, default="sample"
+        ``"sample"``: the sample covariance (regularized as above).
+        ``"correlation"``: the sample correlation matrix, with unit
+        variances (for input on the standard normal scale).
     output_distribution : {"uniform", "normal"}, default="uniform"
         Distribution of the transformed data.
 
@@ -60,11 +73,18 @@ class GaussianDestructor(BaseDestructor):
     _parameter_constraints: dict = {
         **BaseDestructor._parameter_constraints,
         "reg_covar": [Interval(Real, 0, None, closed="left")],
+        "covariance": [StrOptions({"sample", "correlation"})],
     }
 
-    def __init__(self, reg_covar=1e-6, *, output_distribution="uniform"):
+    def __init__(self, reg_covar=1e-6, *, covariance="sample", output_distribution="uniform"):
         self.reg_covar = reg_covar
+        self.covariance = covariance
         self.output_distribution = output_distribution
+
+    def __setstate__(self, state):
+        # Models pickled before the ``covariance`` parameter fitted the sample covariance.
+        state.setdefault("covariance", "sample")
+        super().__setstate__(state)
 
     def _fit(self, X):
         mean = X.mean(axis=0)
@@ -86,7 +106,9 @@ class GaussianDestructor(BaseDestructor):
             # Keep a singular sample covariance factorizable.
             correlation.flat[:: n_features + 1] += 1e-12
         self.mean_ = mean
-        self.cholesky_ = scale[:, None] * cholesky(correlation, lower=True)
+        self.cholesky_ = cholesky(correlation, lower=True)
+        if self.covariance == "sample":
+            self.cholesky_ *= scale[:, None]
         self.covariance_ = self.cholesky_ @ self.cholesky_.T
 
     def _forward(self, X):

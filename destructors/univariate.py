@@ -16,7 +16,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import log_ndtr, ndtri
+from scipy.special import log_ndtr, ndtr, ndtri
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
@@ -44,6 +44,24 @@ def spread_floor(x, axis=None):
     """
     magnitude = np.abs(x).max(axis=axis)
     return 1e-10 * np.where(magnitude > 0, magnitude, 1.0)
+
+
+def _james_stein_intensity(counts, target):
+    """James-Stein shrinkage intensity of bin frequencies towards target probabilities.
+
+    Hausser & Strimmer (2009, JMLR 10, eq. 5): ``(1 - sum p^2) / ((n - 1)
+    sum (t - p)^2)`` for frequencies ``p`` of ``n`` counts, the ratio of the
+    frequencies' estimated sampling variance to their squared distance from
+    the target. Capped at ``n / (n + 1)``, so the counts always keep the
+    weight of one observation and no bin's mass can vanish.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    n = counts.sum()
+    cap = n / (n + 1.0)
+    freq = counts / n
+    noise = 1.0 - np.sum(freq * freq)
+    distance = (n - 1.0) * np.sum((target - freq) ** 2)
+    return float(min(noise / distance, cap)) if distance > noise else cap
 
 
 class BaseUnivariateDensity(BaseEstimator, metaclass=ABCMeta):
@@ -294,6 +312,17 @@ class HistogramDensity(_TailedDensity):
         the Gaussian view is a shift for 4 units beyond the data, which
         deep stacks invert exactly, where half-Cauchy tails contract; it
         grows logarithmically farther out (see the user guide).
+    shrinkage : None, "auto" or float in [0, 1), default=None
+        Weight ``lambda`` of the standard normal in the fitted masses: each
+        bin's mass (and each tail's) becomes ``(1 - lambda)`` times the
+        histogram's plus ``lambda`` times the standard normal's mass there.
+        For data on the standard normal scale, where a layer that finds its
+        input already Gaussian should be the identity rather than a map
+        fitted to sampling noise. ``None``: no shrinkage. ``"auto"``: the
+        James-Stein intensity of Hausser & Strimmer (2009), which estimates
+        how much of the histogram's departure from the normal masses is
+        noise: near one on Gaussian data, near zero when the departure is
+        real (capped at ``n / (n + 1)``).
 
     Attributes
     ----------
@@ -301,6 +330,8 @@ class HistogramDensity(_TailedDensity):
         Edges of the bins.
     n_bins_ : int
         Number of bins used.
+    shrinkage_ : float
+        Weight of the standard normal used (0 without shrinkage).
     cdf_ : PiecewiseCDF
         The fitted CDF with its tails.
 
@@ -316,18 +347,36 @@ class HistogramDensity(_TailedDensity):
     True
     >>> round(float(density.ppf([0.5])[0]), 2), round(float(np.median(x)), 2)
     (0.53, 0.53)
+
+    Shrinkage finds standard normal data normal, and uniform data on the
+    same scale not:
+
+    >>> z = np.random.default_rng(0).standard_normal(1000)
+    >>> HistogramDensity(tails="normal", shrinkage="auto").fit(z).shrinkage_ > 0.9
+    True
+    >>> HistogramDensity(tails="normal", shrinkage="auto").fit(6 * x - 3).shrinkage_ < 0.05
+    True
     """
 
     _parameter_constraints: dict = {
         "bins": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto", "sqrt", "sturges", "fd"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "tails": [StrOptions({"cauchy", "normal"})],
+        "shrinkage": [None, StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
     }
 
-    def __init__(self, bins="auto", alpha=1.0, tails="cauchy"):
+    def __init__(self, bins="auto", alpha=1.0, tails="cauchy", shrinkage=None):
         self.bins = bins
         self.alpha = alpha
         self.tails = tails
+        self.shrinkage = shrinkage
+
+    def __setstate__(self, state):
+        # Histograms pickled before the ``shrinkage`` parameter were not shrunk.
+        state.setdefault("shrinkage", None)
+        if "cdf_" in state:
+            state.setdefault("shrinkage_", 0.0)
+        super().__setstate__(state)
 
     def _needs_quartiles(self):
         return self.bins in ("fd", "auto")
@@ -365,7 +414,26 @@ class HistogramDensity(_TailedDensity):
             masses = np.maximum(masses, 0.01)
         tail_masses = np.array(self._tail_masses(n_samples))
         bulk = masses / masses.sum() * (1.0 - tail_masses.sum())
+        self.shrinkage_ = self._shrinkage_intensity(counts, n_samples)
+        if self.shrinkage_ > 0:
+            # Standard normal masses of the bins and of the two tails.
+            normal_cdf = ndtr(self.bin_edges_)
+            bulk = (1.0 - self.shrinkage_) * bulk + self.shrinkage_ * np.diff(normal_cdf)
+            normal_tails = np.array([normal_cdf[0], ndtr(-self.bin_edges_[-1])])
+            tail_masses = (1.0 - self.shrinkage_) * tail_masses + self.shrinkage_ * normal_tails
         self.cdf_ = PiecewiseCDF(self.bin_edges_, bulk, tail_masses, tails=self.tails)
+
+    def _shrinkage_intensity(self, counts, n_samples):
+        """Weight of the standard normal's masses: as given, or the James-Stein estimate."""
+        if self.shrinkage is None:
+            return 0.0
+        if self.shrinkage != "auto":
+            return float(self.shrinkage)
+        target = np.diff(ndtr(self.bin_edges_))
+        if not target.sum() > 0:
+            # No normal mass over the data's range: the target is absurd.
+            return 0.0
+        return _james_stein_intensity(counts, target / target.sum())
 
 
 class SplineDensity(_TailedDensity):

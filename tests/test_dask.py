@@ -191,14 +191,23 @@ def _assert_same_histograms(fitted, reference):
 
 @pytest.mark.parametrize(
     "density",
-    [HistogramDensity(), HistogramDensity(bins="sturges", alpha=0.0), HistogramDensity(bins=17)],
-    ids=["auto", "sturges-alpha0", "17"],
+    [HistogramDensity(), HistogramDensity(bins="sturges", alpha=0.0), HistogramDensity(bins=17),
+     HistogramDensity(tails="normal", shrinkage="auto")],
+    ids=["auto", "sturges-alpha0", "17", "normal-shrunk"],
 )
 def test_fit_marginal_is_identical_to_the_in_memory_fit(client, X, X_dask, X_test, density):
     fitted = ddask.fit(MarginalDestructor(density), X_dask)
     reference = MarginalDestructor(density).fit(X)
     _assert_same_histograms(fitted, reference)
     np.testing.assert_array_equal(fitted.score_samples(X_test), reference.score_samples(X_test))
+
+
+@pytest.mark.parametrize("covariance", ["sample", "correlation"])
+def test_fit_gaussian_matches_the_in_memory_fit(client, X, X_dask, X_test, covariance):
+    fitted = ddask.fit(GaussianDestructor(covariance=covariance), X_dask)
+    reference = GaussianDestructor(covariance=covariance).fit(X)
+    np.testing.assert_allclose(fitted.cholesky_, reference.cholesky_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fitted.score_samples(X_test), reference.score_samples(X_test), rtol=1e-10)
 
 
 def test_exact_quartiles_through_narrowing_passes_and_ties(client, da, monkeypatch):

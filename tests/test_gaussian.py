@@ -58,3 +58,34 @@ def test_regularization_shrinks_correlation():
     strong = GaussianDestructor(reg_covar=1.0).fit(X)
     corr = lambda m: m.covariance_[0, 1] / np.sqrt(m.covariance_[0, 0] * m.covariance_[1, 1])
     assert corr(strong) < corr(weak) < 1.0
+
+
+def test_correlation_covariance_fits_unit_variances_and_the_sample_correlation(X):
+    model = GaussianDestructor(reg_covar=0.0, covariance="correlation").fit(X)
+    correlation = np.corrcoef(X.T)
+    np.testing.assert_allclose(model.covariance_, correlation, rtol=1e-9, atol=1e-12)
+    reference = stats.multivariate_normal(X.mean(0), correlation)
+    np.testing.assert_allclose(model.score_samples(X[:50]), reference.logpdf(X[:50]), rtol=1e-9)
+    np.testing.assert_allclose(model.inverse_transform(model.transform(X[:50])), X[:50], rtol=1e-10)
+
+
+def test_correlation_covariance_does_not_stretch_a_squeezed_feature():
+    # A feature of variance 0.9 (a marginal layer's output is slightly
+    # squeezed): the sample covariance stretches it back, the correlation not.
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((4000, 2)) * np.sqrt([0.9, 1.0])
+    far = np.array([[8.0, 0.0]])
+    sample = GaussianDestructor(output_distribution="normal").fit(X)
+    correlation = GaussianDestructor(covariance="correlation", output_distribution="normal").fit(X)
+    assert sample.transform(far)[0, 0] > 8.3
+    assert abs(correlation.transform(far)[0, 0] - 8.0) < 0.1
+
+
+def test_gaussian_pickled_before_the_covariance_parameter_fits_the_sample_covariance(X):
+    model = GaussianDestructor().fit(X)
+    state = model.__getstate__()
+    del state["covariance"]
+    old = GaussianDestructor.__new__(GaussianDestructor)
+    old.__setstate__(state)
+    assert old.covariance == "sample" and repr(old) == "GaussianDestructor()"
+    np.testing.assert_array_equal(old.score_samples(X[:20]), model.score_samples(X[:20]))

@@ -9,6 +9,7 @@ from scipy import stats
 from sklearn.base import clone
 
 from destructors import GaussianDensity, HistogramDensity, SplineDensity
+from destructors.univariate import _james_stein_intensity
 
 from _estimators import DENSITY_CLASSES
 
@@ -233,6 +234,70 @@ def test_densities_pickled_before_the_tails_parameter_have_cauchy_tails():
 
 
 # ---------------------------------------------------------------- histogram
+def test_james_stein_intensity_closed_forms():
+    target = np.array([0.5, 0.5])
+    # Frequencies (0.9, 0.1): sampling variance 1 - 0.82 over distance 9 * 0.32.
+    assert _james_stein_intensity([9, 1], target) == pytest.approx(0.18 / 2.88)
+    # All counts in one bin: no sampling variance, no shrinkage.
+    assert _james_stein_intensity([10, 0], target) == 0.0
+    # Frequencies nearer the target than their noise: the cap n / (n + 1).
+    assert _james_stein_intensity([6, 4], target) == pytest.approx(10 / 11)
+
+
+def test_histogram_shrinkage_mixes_in_the_standard_normal_masses():
+    x = _samples("skewed", n=500) / 3.0
+    plain = HistogramDensity(tails="normal").fit(x)
+    shrunk = HistogramDensity(tails="normal", shrinkage=0.25).fit(x)
+    assert shrunk.shrinkage_ == 0.25 and plain.shrinkage_ == 0.0
+    edges = shrunk.bin_edges_
+    np.testing.assert_allclose(shrunk.cdf(edges), 0.75 * plain.cdf(edges) + 0.25 * stats.norm.cdf(edges), rtol=1e-12)
+    np.testing.assert_allclose(shrunk.ppf(shrunk.cdf(x)), x, rtol=1e-10, atol=1e-12)
+
+
+def test_auto_shrinkage_is_near_one_on_normal_data_and_small_on_other_shapes():
+    rng = np.random.RandomState(0)
+    auto = partial(HistogramDensity, tails="normal", shrinkage="auto")
+    assert auto().fit(rng.standard_normal(5000)).shrinkage_ > 0.9
+    assert auto().fit(rng.uniform(-3, 3, size=5000)).shrinkage_ < 0.01
+    assert auto().fit(np.concatenate([rng.normal(-2, 0.3, 2500), rng.normal(2, 0.3, 2500)])).shrinkage_ < 0.01
+    # A normal shape at another scale is not the target either.
+    assert auto().fit(0.5 * rng.standard_normal(5000)).shrinkage_ < 0.1
+
+
+@pytest.mark.parametrize("data", ["normal", "far"])
+def test_fully_shrunk_histograms_keep_every_bin_positive(data):
+    # With shrinkage near one, bins where the normal has no mass (far from
+    # zero) keep the weight of the counts: the cap n / (n + 1).
+    rng = np.random.RandomState(0)
+    x = rng.standard_normal(300) if data == "normal" else 50.0 + rng.standard_normal(300)
+    density = HistogramDensity(tails="normal", shrinkage="auto", alpha=0.0).fit(x)
+    assert 0.0 <= density.shrinkage_ <= 300 / 301
+    assert np.all(density.cdf_.masses > 0)
+    assert np.isfinite(density.logpdf(np.linspace(x.min() - 100, x.max() + 100, 1001))).all()
+
+
+@pytest.mark.parametrize("shrinkage", [1.0, -0.1, "james-stein"])
+def test_histogram_shrinkage_is_validated(shrinkage):
+    with pytest.raises(ValueError, match="shrinkage"):
+        HistogramDensity(shrinkage=shrinkage).fit(np.arange(10.0))
+
+
+def test_histograms_pickled_before_the_shrinkage_parameter_are_not_shrunk():
+    x = _samples("skewed", n=300)
+    density = HistogramDensity().fit(x)
+    state = density.__getstate__()
+    del state["shrinkage"], state["shrinkage_"]
+    old = HistogramDensity.__new__(HistogramDensity)
+    old.__setstate__(state)
+    assert old.shrinkage is None and old.shrinkage_ == 0.0 and repr(old) == "HistogramDensity()"
+    np.testing.assert_array_equal(old.logpdf(x), density.logpdf(x))
+    unfitted = HistogramDensity().__getstate__()
+    del unfitted["shrinkage"]
+    fresh = HistogramDensity.__new__(HistogramDensity)
+    fresh.__setstate__(unfitted)
+    assert not hasattr(fresh, "shrinkage_")
+
+
 def test_histogram_bin_masses_and_tails():
     x = np.random.RandomState(0).uniform(size=999)
     density = HistogramDensity(bins=4, alpha=1.0).fit(x)
