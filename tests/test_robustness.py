@@ -177,6 +177,25 @@ def test_a_200_layer_stack_of_marginal_layers_inverts_the_tails(templates):
     np.testing.assert_allclose(back, rows, rtol=1e-6)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "Known limitation of RBIGDestructor forced to 200 PCA steps on 400 rows (its stopping "
+    "rule ends far earlier on its own): once the data are Gaussian, PCA keeps choosing the "
+    "direction whose sample variance is largest by chance (about 1.10 for 400 rows in 3-D), "
+    "the next marginal layer squeezes it back to one, and the steps compound into a nearly "
+    "singular map: rows come back off by up to 5e-5 (3e-4 with shrunk histograms, which "
+    "judge a variance of 1.10 a real departure from the normal). Random rotations have no "
+    "preferred direction: with them and shrunk histograms the same 200 steps invert to 8e-9, "
+    "like deep_rbig's above."
+))
+def test_200_pca_rbig_steps_invert():
+    X, X_test = _skewed(400, seed=1), _skewed(200, seed=2)
+    model = RBIGDestructor(n_layers=200, random_state=0, output_distribution="normal").fit(X)
+    rows = _rows_and_far_rows(X, X_test)
+    scores = model.score_samples(rows)
+    assert np.all(np.isfinite(scores)) and scores.min() > -1e4
+    np.testing.assert_allclose(model.inverse_transform(model.transform(rows)), rows, rtol=1e-6)
+
+
 def test_200_unshrunk_rbig_steps_have_a_backward_stable_inverse():
     """Where their round trip above fails, the stack itself is nearly singular: the inverse
     still returns points that the stack maps back onto the given values."""
