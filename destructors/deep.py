@@ -119,10 +119,13 @@ def _replay_layer(template, fitted, seed):
 
     ``fitted`` is the same template fitted on the training part; its
     data-driven choices (such as an ``"auto"`` size) are reused rather than
-    searched again.
+    searched again, and an iterative fit (EM) starts from its solution.
     """
     layer = make_layer(template, seed)
-    return layer if fitted is None else layer.set_params(**fitted._resolved_params())
+    if fitted is not None:
+        layer.set_params(**fitted._resolved_params())
+        layer._warm_start_from(fitted)
+    return layer
 
 
 def _trails_hopelessly(scores, leader, patience):
