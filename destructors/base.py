@@ -146,15 +146,6 @@ class BaseDestructor(
         """
         return {}
 
-    def _warm_start_from(self, fitted):
-        """Start the next fit from ``fitted``, this template fitted on part of the same rows.
-
-        A stack that refits a layer on all rows calls this on the clone after
-        setting :meth:`_resolved_params`; layers whose fit is an iterative
-        optimization start it from ``fitted``'s solution. The start is used
-        by the next fit only. The default does nothing.
-        """
-
     def _fit_layer(self, X):
         """Fit as a layer of a stack: no input validation, returns ``(Z, log_det)``."""
         self._validate_params()

@@ -119,13 +119,10 @@ def _replay_layer(template, fitted, seed):
 
     ``fitted`` is the same template fitted on the training part; its
     data-driven choices (such as an ``"auto"`` size) are reused rather than
-    searched again, and an iterative fit (EM) starts from its solution.
+    searched again.
     """
     layer = make_layer(template, seed)
-    if fitted is not None:
-        layer.set_params(**fitted._resolved_params())
-        layer._warm_start_from(fitted)
-    return layer
+    return layer if fitted is None else layer.set_params(**fitted._resolved_params())
 
 
 def _trails_hopelessly(scores, leader, patience):
@@ -434,7 +431,8 @@ class DeepDestructor(_BaseDeep):
     between marginal histograms and a Gaussian mixture of validated size
     (averaged over five EM fits), then at each layer the best of a
     full-covariance Gaussian (the copula step), an RBIG step (a random
-    rotation then marginal histograms) and a density tree.
+    rotation then marginal histograms, shrunk towards the normal) and a
+    density tree.
 
     Parameters
     ----------

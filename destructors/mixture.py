@@ -309,8 +309,8 @@ default="kmeans"
         self.random_state = random_state
         self.output_distribution = output_distribution
 
-    def _make_density(self, rng, n_components=None, start=None):
-        density = GaussianMixtureDensity(
+    def _make_density(self, rng, n_components=None):
+        return GaussianMixtureDensity(
             n_components=self.n_components if n_components is None else n_components,
             covariance_type=self.covariance_type,
             tol=self.tol,
@@ -320,28 +320,6 @@ default="kmeans"
             init_params=self.init_params,
             random_state=rng.randint(_SEED_MAX),
         )
-        if start is not None:
-            # EM from a given solution: the cheap "random_from_data" stands in
-            # for the k-means whose responsibilities the start would override.
-            weights, means, precisions = start
-            density.set_params(weights_init=weights, means_init=means, precisions_init=precisions,
-                               init_params="random_from_data", n_init=1)
-        return density
-
-    def _warm_start_from(self, fitted):
-        # Each of the refit's EM fits starts from one of fitted's averaged
-        # fits (groups of n_components_ components in density_); EM then
-        # needs a few iterations instead of a k-means start and a full run.
-        if self.covariance_type != "full" or self.n_components != fitted.n_components_:
-            return
-        density, size = fitted.density_, fitted.n_components_
-        n_fits = density.weights_.size // size
-        if n_fits != self.n_average:
-            return
-        self._starts = [
-            (density.weights_[group] / density.weights_[group].sum(), density.means_[group], density.precisions_[group])
-            for group in (slice(i * size, (i + 1) * size) for i in range(n_fits))
-        ]
 
     def _bytes_per_row(self, n_features):
         # A conditional sweep holds about a dozen (rows x components) arrays.
@@ -355,10 +333,10 @@ default="kmeans"
                          "spherical": n_features + 1, "tied": n_features}[self.covariance_type]
         return int(min(_MAX_AUTO_COMPONENTS, max(1, n_rows / (_ROWS_PER_PARAMETER * per_component))))
 
-    def _fit_one(self, X, rng, n_components, start=None):
+    def _fit_one(self, X, rng, n_components):
         """One EM fit; a singular covariance becomes an error that names the remedy."""
         try:
-            return self._make_density(rng, n_components, start).fit(X)
+            return self._make_density(rng, n_components).fit(X)
         except (ValueError, np.linalg.LinAlgError) as error:
             raise ValueError(
                 f"GaussianMixtureDestructor: the mixture with {n_components} component(s) "
@@ -408,13 +386,12 @@ default="kmeans"
                 f"needs at least as many training rows, got {X.shape[0]}."
             )
         rng = resolve_random_state(self.random_state)
-        starts = self.__dict__.pop("_starts", None) or [None] * self.n_average
         self.aic_, fits = None, []
         if n_components == "auto":
             n_components, first = self._select_n_components(X, rng)
             fits.append(first)
         while len(fits) < self.n_average:
-            fits.append(self._fit_one(X, rng, n_components, starts[len(fits)]))
+            fits.append(self._fit_one(X, rng, n_components))
         self.n_components_ = n_components
         self.n_iter_ = int(fits[0].n_iter_)
         self.density_ = _average_mixtures(fits)

@@ -12,8 +12,6 @@ from sklearn.model_selection import GridSearchCV
 
 from destructors import GaussianDestructor, GaussianMixtureDensity, GaussianMixtureDestructor
 from destructors._mixture_kernels import _log_ndtr_both, logsumexp_rows, solve_increasing
-from destructors.base import make_layer
-from destructors.deep import _replay_layer
 
 
 def _mixture_data(n_samples=1500, random_state=0):
@@ -266,37 +264,3 @@ def test_log_ndtr_of_both_tails_matches_scipy():
     log_cdf, log_sf = _log_ndtr_both(t)
     for mine, reference in ((log_cdf, log_ndtr(t)), (log_sf, log_ndtr(-t))):
         np.testing.assert_allclose(mine, reference, rtol=1e-13, atol=1e-300)
-
-
-def _moons(n):
-    from sklearn.datasets import make_moons
-    return make_moons(n, noise=0.05, random_state=0)[0]
-
-
-def test_a_refit_starts_each_em_fit_from_the_fitted_mixtures():
-    # A deep stack refits its chosen mixture on all rows: EM continues from
-    # the mixtures fitted on the training part rather than from k-means.
-    X = _moons(4000)
-    template = GaussianMixtureDestructor("auto", n_average=3)
-    fitted = make_layer(template, 0)
-    fitted._fit_layer(X[:3600])
-    refit = _replay_layer(template, fitted, 1)
-    refit._fit_layer(X)
-    assert refit.n_components == fitted.n_components_
-    assert not hasattr(refit, "_starts")  # used by that fit only
-    np.testing.assert_allclose(refit.density_.means_, fitted.density_.means_, atol=0.05)
-    # From a k-means start the components come out elsewhere (and in another order).
-    cold = make_layer(template.set_params(n_components=fitted.n_components_), 1)
-    cold._fit_layer(X)
-    assert np.abs(cold.density_.means_ - fitted.density_.means_).max() > 0.05
-
-
-def test_a_refit_of_other_covariance_types_starts_from_k_means():
-    X = _moons(2000)
-    template = GaussianMixtureDestructor(4, n_average=2, covariance_type="diag")
-    fitted = make_layer(template, 0)
-    fitted._fit_layer(X[:1800])
-    refit = _replay_layer(template, fitted, 1)
-    assert not hasattr(refit, "_starts")
-    plain = make_layer(template, 1)
-    np.testing.assert_array_equal(refit._fit_layer(X)[0], plain._fit_layer(X)[0])
