@@ -414,26 +414,25 @@ class HistogramDensity(_TailedDensity):
             masses = np.maximum(masses, 0.01)
         tail_masses = np.array(self._tail_masses(n_samples))
         bulk = masses / masses.sum() * (1.0 - tail_masses.sum())
-        self.shrinkage_ = self._shrinkage_intensity(counts, n_samples)
-        if self.shrinkage_ > 0:
+        self.shrinkage_ = 0.0
+        if self.shrinkage is not None:
             # Standard normal masses of the bins and of the two tails.
             normal_cdf = ndtr(self.bin_edges_)
-            bulk = (1.0 - self.shrinkage_) * bulk + self.shrinkage_ * np.diff(normal_cdf)
+            normal_bins = np.diff(normal_cdf)
+            self.shrinkage_ = self._shrinkage_intensity(counts, normal_bins)
             normal_tails = np.array([normal_cdf[0], ndtr(-self.bin_edges_[-1])])
+            bulk = (1.0 - self.shrinkage_) * bulk + self.shrinkage_ * normal_bins
             tail_masses = (1.0 - self.shrinkage_) * tail_masses + self.shrinkage_ * normal_tails
         self.cdf_ = PiecewiseCDF(self.bin_edges_, bulk, tail_masses, tails=self.tails)
 
-    def _shrinkage_intensity(self, counts, n_samples):
+    def _shrinkage_intensity(self, counts, normal_bins):
         """Weight of the standard normal's masses: as given, or the James-Stein estimate."""
-        if self.shrinkage is None:
-            return 0.0
         if self.shrinkage != "auto":
             return float(self.shrinkage)
-        target = np.diff(ndtr(self.bin_edges_))
-        if not target.sum() > 0:
+        if not normal_bins.sum() > 0:
             # No normal mass over the data's range: the target is absurd.
             return 0.0
-        return _james_stein_intensity(counts, target / target.sum())
+        return _james_stein_intensity(counts, normal_bins / normal_bins.sum())
 
 
 class SplineDensity(_TailedDensity):
