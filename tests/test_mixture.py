@@ -264,6 +264,26 @@ def test_sweep_invert_solves_in_both_far_tails(fitted):
                                np.where(z <= 0, log_cdf, log_sf), rtol=1e-9)
 
 
+def test_sweep_sums_in_linear_space_and_in_log_space_far_out():
+    # Two components; rows from the bulk to 60 standard deviations out on both
+    # sides: the linear-space sums serve the bulk, log space the far rows
+    # (densities below 1e-250), and both agree with scipy's log-space values.
+    from scipy.special import logsumexp
+
+    from destructors._mixture_kernels import GaussianMixtureSweep
+
+    log_weights = np.log([0.3, 0.7])
+    means = np.array([[-1.0], [2.0]])
+    scales = np.array([0.5, 1.5])
+    x = np.array([-91.0, -31.0, -18.0, -3.0, 0.0, 0.4, 5.0, 20.0, 40.0, 92.0])
+    log_pdf, log_cdf, log_sf = GaussianMixtureSweep(log_weights, means, scales[:, None, None], x.size).evaluate(x)
+    t = (x[:, None] - means[:, 0]) / scales
+    np.testing.assert_allclose(log_pdf, logsumexp(log_weights + stats.norm.logpdf(t) - np.log(scales), axis=1),
+                               rtol=1e-12)
+    np.testing.assert_allclose(log_cdf, logsumexp(log_weights + stats.norm.logcdf(t), axis=1), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(log_sf, logsumexp(log_weights + stats.norm.logsf(t), axis=1), rtol=1e-12, atol=1e-15)
+
+
 def test_conditional_sweep_rejects_a_bad_order(fitted):
     with pytest.raises(ValueError, match="permutation of range"):
         fitted.density_.conditional_sweep([0, 0, 1], 3)
