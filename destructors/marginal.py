@@ -8,7 +8,8 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.parallel import Parallel, delayed
 
 from .base import BaseDestructor
-from .univariate import BaseUnivariateDensity, HistogramDensity
+from ._piecewise import PiecewiseCDF, StackedPiecewiseCDF
+from .univariate import BaseUnivariateDensity, HistogramDensity, _TailedDensity
 
 __all__ = ["MarginalDestructor"]
 
@@ -87,12 +88,23 @@ class MarginalDestructor(BaseDestructor):
             template._validate_params()
             fit = _fit_validated
         columns = (np.ascontiguousarray(X[:, j]) for j in range(X.shape[1]))
-        if self.n_jobs in (None, 1):
+        if type(template) is HistogramDensity and self.n_jobs in (None, 1):
+            self.densities_ = clone(template)._fit_columns(X)
+        elif self.n_jobs in (None, 1):
             self.densities_ = [fit(clone(template), x) for x in columns]
         else:
             self.densities_ = Parallel(n_jobs=self.n_jobs)(delayed(fit)(clone(template), x) for x in columns)
+        # Histograms and splines share one piecewise CDF class: transform all
+        # columns at once (the same numbers as column by column).
+        cdfs = [getattr(density, "cdf_", None) for density in self.densities_]
+        stackable = all(isinstance(d, _TailedDensity) and isinstance(c, PiecewiseCDF)
+                        for d, c in zip(self.densities_, cdfs))
+        self._stacked_ = StackedPiecewiseCDF(cdfs) if stackable else None
 
     def _forward(self, X):
+        stacked = getattr(self, "_stacked_", None)
+        if stacked is not None:
+            return stacked.to_normal(X)
         Z = np.empty_like(X)
         log_det = np.zeros(X.shape[0])
         for j, density in enumerate(self.densities_):
