@@ -146,6 +146,15 @@ class BaseDestructor(
         """
         return {}
 
+    def _warm_start_from(self, fitted):
+        """Start the next fit from ``fitted``, this layer's template fitted on part of the same rows.
+
+        A stack that refits a layer on all rows calls this on the clone
+        after setting :meth:`_resolved_params`; a layer whose fit is an
+        iterative optimization (EM) may start from ``fitted``'s solution.
+        The start serves the next fit only. The default does nothing.
+        """
+
     def _fit_layer(self, X):
         """Fit as a layer of a stack: no input validation, returns ``(Z, log_det)``."""
         self._validate_params()

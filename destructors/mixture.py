@@ -15,6 +15,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
@@ -232,6 +233,10 @@ default="kmeans"
         Order in which features are conditioned: ``None`` keeps the column
         order, ``"random"`` draws a permutation from ``random_state``. The
         density does not depend on it, only the map to the unit cube does.
+    n_jobs : int or None, default=None
+        Number of averaged EM fits run at once (joblib, threads: EM spends
+        its time in NumPy, which releases the GIL). The seeds are drawn
+        first, so the fit does not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seed of the EM initialization and of a random order. ``None`` uses
         fresh operating-system entropy, never NumPy's global generator.
@@ -315,6 +320,7 @@ default="kmeans"
         },
         "n_components": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "n_average": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -329,6 +335,7 @@ default="kmeans"
         n_init=1,
         init_params="kmeans",
         order=None,
+        n_jobs=None,
         random_state=None,
         output_distribution="uniform",
     ):
@@ -341,11 +348,12 @@ default="kmeans"
         self.n_init = n_init
         self.init_params = init_params
         self.order = order
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.output_distribution = output_distribution
 
-    def _make_density(self, rng, n_components=None):
-        return GaussianMixtureDensity(
+    def _make_density(self, seed, n_components=None, start=None):
+        density = GaussianMixtureDensity(
             n_components=self.n_components if n_components is None else n_components,
             covariance_type=self.covariance_type,
             tol=self.tol,
@@ -353,8 +361,32 @@ default="kmeans"
             max_iter=self.max_iter,
             n_init=self.n_init,
             init_params=self.init_params,
-            random_state=rng.randint(_SEED_MAX),
+            random_state=seed,
         )
+        if start is not None:
+            # EM from a given solution: the cheap "random_from_data" stands in
+            # for the k-means whose responsibilities the start overrides.
+            weights, means, precisions = start
+            density.set_params(weights_init=weights, means_init=means, precisions_init=precisions,
+                               init_params="random_from_data", n_init=1)
+        return density
+
+    def _warm_start_from(self, fitted):
+        # A stack refitting this layer on all rows: each averaged EM fit
+        # continues from the matching fit of ``fitted`` (the same template
+        # fitted on the training part), a few iterations instead of a
+        # k-means start and a full run.
+        size = fitted.n_components_
+        if self.covariance_type != "full" or self.n_components != size:
+            return
+        density = fitted.density_
+        if density.weights_.size != size * (1 if size == 1 else self.n_average):
+            return
+        self._starts = [
+            (density.weights_[group] / density.weights_[group].sum(), density.means_[group],
+             density.precisions_[group])
+            for group in (slice(i * size, (i + 1) * size) for i in range(density.weights_.size // size))
+        ]
 
     def _bytes_per_row(self, n_features):
         # A conditional sweep holds about a dozen (rows x components) arrays.
@@ -368,10 +400,10 @@ default="kmeans"
                          "spherical": n_features + 1, "tied": n_features}[self.covariance_type]
         return int(min(_MAX_AUTO_COMPONENTS, max(1, n_rows / (_ROWS_PER_PARAMETER * per_component))))
 
-    def _fit_one(self, X, rng, n_components):
+    def _fit_one(self, X, seed, n_components, start=None):
         """One EM fit; a singular covariance becomes an error that names the remedy."""
         try:
-            return self._make_density(rng, n_components).fit(X)
+            return self._make_density(seed, n_components, start).fit(X)
         except (ValueError, np.linalg.LinAlgError) as error:
             raise ValueError(
                 f"GaussianMixtureDestructor: the mixture with {n_components} component(s) "
@@ -393,7 +425,7 @@ default="kmeans"
         fits, self.aic_, size = {}, {}, 1
         while size <= largest:
             try:
-                fits[size] = self._fit_one(X, rng, size)
+                fits[size] = self._fit_one(X, rng.randint(_SEED_MAX), size)
             except ValueError:
                 if not fits:
                     raise
@@ -421,12 +453,18 @@ default="kmeans"
                 f"needs at least as many training rows, got {X.shape[0]}."
             )
         rng = resolve_random_state(self.random_state)
+        starts = self.__dict__.pop("_starts", None)
         self.aic_, fits = None, []
         if n_components == "auto":
             n_components, first = self._select_n_components(X, rng)
             fits.append(first)
-        while len(fits) < self.n_average:
-            fits.append(self._fit_one(X, rng, n_components))
+        # One component's EM fit does not depend on its start: average nothing.
+        n_fits = 1 if n_components == 1 else self.n_average
+        seeds = [rng.randint(_SEED_MAX) for _ in range(n_fits - len(fits))]
+        starts = starts if starts is not None and len(starts) == len(seeds) else [None] * len(seeds)
+        fits += Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(self._fit_one)(X, seed, n_components, start) for seed, start in zip(seeds, starts)
+        )
         self.n_components_ = n_components
         self.n_iter_ = int(fits[0].n_iter_)
         self.density_ = _average_mixtures(fits)
