@@ -99,6 +99,23 @@ def test_batched_log_prob_in_row_blocks_matches_scipy(monkeypatch):
     np.testing.assert_allclose(log_prob, expected, rtol=1e-12)
 
 
+def test_a_split_component_pair_keeps_the_parent_mean_and_covariance(mixture_data):
+    from destructors.mixture import _split_components
+
+    parent = GaussianMixtureDensity(3, random_state=0).fit(mixture_data)
+    weights, means, precisions = _split_components(parent)
+    covariances = np.linalg.inv(precisions)
+    for c in range(3):
+        halves = [c, c + 3]
+        assert weights[halves].sum() == pytest.approx(parent.weights_[c])
+        np.testing.assert_allclose(means[halves].mean(axis=0), parent.means_[c])
+        spread = means[c + 3] - means[c]
+        # Mixture of two equal halves: mean covariance plus a quarter of the
+        # outer product of the difference of their means.
+        np.testing.assert_allclose(covariances[c] + np.outer(spread, spread) / 4, parent.covariances_[c], atol=1e-10)
+        assert np.all(np.linalg.eigvalsh(covariances[c]) > 0)
+
+
 def test_one_component_is_the_full_gaussian():
     rng = np.random.RandomState(0)
     covariance = np.array([[2.0, 1.0, 0.5], [1.0, 2.0, 0.3], [0.5, 0.3, 1.0]])
