@@ -131,12 +131,12 @@ class BaseDestructor(
         """Return the input that maps to the Gaussian-view output ``Z``."""
 
     def _fit_forward(self, X):
-        """Fit, then return the forward pass of the training data.
+        """Fit, then return the forward pass of the training data (in chunks of rows).
 
         Composites override this to reuse the values computed while fitting.
         """
         self._fit(X)
-        return self._forward(X)
+        return self._map_rows(self._forward, X)
 
     def _resolved_params(self):
         """Parameters whose data-driven values (such as ``"auto"``) fitting resolved.
@@ -218,13 +218,26 @@ class BaseDestructor(
         return 8 * _TEMPORARIES_PER_ROW * max(n_features, 1)
 
     def _map_rows(self, func, X):
-        """Apply a row-independent ``func`` to ``X`` chunk by chunk."""
+        """Apply a row-independent ``func`` to ``X`` chunk by chunk.
+
+        ``func`` returns an array, or a tuple of arrays (such as ``_forward``'s
+        ``(Z, log_det)``), with one row per row of its input. The outputs are
+        filled in place chunk by chunk, so the chunks are never held twice.
+        """
         n_rows, n_features = X.shape
         row_bytes = self._bytes_per_row(n_features)
         chunk = max(1, int(get_config()["working_memory"] * 2**20 // row_bytes))
         if chunk >= n_rows:
             return func(X)
-        return np.concatenate([func(X[batch]) for batch in gen_batches(n_rows, chunk)])
+        outputs = None
+        for batch in gen_batches(n_rows, chunk):
+            part = func(X[batch])
+            parts = part if isinstance(part, tuple) else (part,)
+            if outputs is None:
+                outputs = tuple(np.empty((n_rows,) + p.shape[1:], dtype=p.dtype) for p in parts)
+            for output, p in zip(outputs, parts):
+                output[batch] = p
+        return outputs if isinstance(part, tuple) else outputs[0]
 
     def _log_density(self, X, **forward_kwargs):
         """Log density of layer-space rows, in one forward pass."""

@@ -11,9 +11,9 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn import get_config
+from sklearn import config_context, get_config
 from sklearn.model_selection import KFold, train_test_split
-from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
@@ -178,15 +178,6 @@ def _hopeless_length(scores, leader, patience):
     return None
 
 
-def _forward_in_chunks(layer, X):
-    """``layer._forward(X)`` in blocks of rows sized from ``working_memory``, to bound its temporaries."""
-    max_rows = max(1, int(get_config()["working_memory"] * 2**20 // layer._bytes_per_row(X.shape[1])))
-    if X.shape[0] <= max_rows:
-        return layer._forward(X)
-    parts = [layer._forward(X[batch]) for batch in gen_batches(X.shape[0], max_rows)]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
 class _BaseDeep(LayerStack):
     """Shared machinery of deep destructors: growing a stack layer by layer."""
 
@@ -334,7 +325,7 @@ class _BaseDeep(LayerStack):
         if rows is None:
             return layer._fit_layer(X)
         layer._fit_layer(X[rows])
-        return _forward_in_chunks(layer, X)
+        return layer._map_rows(layer._forward, X)
 
     def _subsample(self, rng, n_rows):
         """Rows a layer is fitted on: a fresh subsample of ``max_fit_samples`` rows, or all (None)."""
@@ -345,28 +336,36 @@ class _BaseDeep(LayerStack):
     def _next_layer(self, templates, k, Z, Z_val, rng, choice, start=None):
         """Fit the next layer: the replayed (from ``start``), cycled or best-on-validation template.
 
-        Every template's seed and subsample are drawn before any is fitted,
-        so fitting them in parallel gives the same layers.
+        Returns the template's index, the fitted layer, its output on ``Z``
+        and on ``Z_val`` (None without held-out rows). Every template's seed
+        and subsample are drawn before any is fitted, so fitting them in
+        parallel gives the same layers; one after the other, only the best
+        output so far is kept.
         """
         if choice is None and not (self._choosing(templates) and Z_val is not None):
             choice = (k - 1) % len(templates)
         if choice is not None:
             layer = _replay_layer(templates[choice], start, rng.randint(_SEED_MAX), self._layer_jobs())
-            return choice, layer, self._fit_layer_on(layer, Z, self._subsample(rng, Z.shape[0]))
-        plans = [(_replay_layer(template, None, rng.randint(_SEED_MAX), self._layer_jobs()), self._subsample(rng, Z.shape[0]))
-                 for template in templates]
+            output = self._fit_layer_on(layer, Z, self._subsample(rng, Z.shape[0]))
+            return choice, layer, output, None if Z_val is None else layer._map_rows(layer._forward, Z_val)
+        plans = [(_replay_layer(template, None, rng.randint(_SEED_MAX), self._layer_jobs()),
+                  self._subsample(rng, Z.shape[0])) for template in templates]
 
-        def fit_and_score(layer, rows):
-            fitted = self._fit_layer_on(layer, Z, rows)
-            score = _mean_log_likelihood(*layer._forward(Z_val))
-            return (-np.inf if np.isnan(score) else score), fitted
+        def fit_and_score(index):
+            layer, rows = plans[index]
+            output = self._fit_layer_on(layer, Z, rows)
+            validation = layer._map_rows(layer._forward, Z_val)
+            score = _mean_log_likelihood(*validation)
+            return (-np.inf if np.isnan(score) else score), -index, output, validation
 
         if self._parallel_jobs():
-            results = self._parallel()(delayed(fit_and_score)(layer, rows) for layer, rows in plans)
+            best = max(self._parallel()(delayed(fit_and_score)(i) for i in range(len(plans))), key=lambda r: r[:2])
         else:
-            results = [fit_and_score(layer, rows) for layer, rows in plans]
-        best = max(range(len(plans)), key=lambda index: (results[index][0], -index))
-        return best, plans[best][0], results[best][1]
+            best = None
+            for index in range(len(plans)):
+                result = fit_and_score(index)
+                best = result if best is None or result[:2] > best[:2] else best
+        return -best[1], plans[-best[1]][0], best[2], best[3]
 
     def _grow(self, X, X_val, rng, init_index, max_new_layers, stop_early, replay=None, starts=None,
               leader=None, label=None):
@@ -394,7 +393,7 @@ class _BaseDeep(LayerStack):
         growth.layers.append(init)
         growth.train_scores.append(_mean_log_likelihood(Z, log_det))
         if X_val is not None:
-            Z_val, log_det_val = init._forward(X_val)
+            Z_val, log_det_val = init._map_rows(init._forward, X_val)
             best_rows = _log_likelihood(Z_val, log_det_val)
             growth.validation_scores = [float(best_rows.mean())]
             growth.best_rows[0] = best_rows
@@ -405,7 +404,7 @@ class _BaseDeep(LayerStack):
         for k in range(1, max_new_layers + 1):
             start = time.perf_counter()
             choice = None if replay is None else replay[k - 1]
-            choice, layer, (Z, layer_log_det) = self._next_layer(
+            choice, layer, (Z, layer_log_det), validation = self._next_layer(
                 templates, k, Z, Z_val if X_val is not None else None, rng, choice, starts[k]
             )
             log_det = log_det + layer_log_det
@@ -416,7 +415,7 @@ class _BaseDeep(LayerStack):
             if X_val is None:
                 self._report(branch, k, name, growth.train_scores[-1], None, None, time.perf_counter() - start)
                 continue
-            Z_val, layer_log_det_val = layer._forward(Z_val)
+            Z_val, layer_log_det_val = validation
             log_det_val = log_det_val + layer_log_det_val
             rows = _log_likelihood(Z_val, log_det_val)
             scores = growth.validation_scores
@@ -439,9 +438,23 @@ class _BaseDeep(LayerStack):
         growth.train_scores = np.asarray(growth.train_scores)
         if growth.validation_scores is not None:
             growth.validation_scores = np.asarray(growth.validation_scores)
-        growth.Z, growth.log_det = Z, log_det
+        if X_val is None:
+            # Only a stack grown without held-out rows hands its output on.
+            growth.Z, growth.log_det = Z, log_det
         growth.seconds = time.perf_counter() - began
         return growth
+
+    def _fit_forward(self, X):
+        # Layers transform rows in chunks sized from working_memory; while
+        # fitting, a chunk's temporaries are kept to about the size of the
+        # data (at least 16 MiB), so peak memory stays a small multiple of
+        # the training array however many components a mixture has.
+        budget = min(get_config()["working_memory"], max(16.0, X.nbytes / 2**20))
+        with config_context(working_memory=budget):
+            return self._fit_stack(X)
+
+    def _fit(self, X):
+        self._fit_forward(X)
 
     def _store(self, growth, n_layers):
         self.layers_ = growth.layers[: n_layers + 1]
@@ -598,11 +611,14 @@ class DeepDestructor(_BaseDeep):
         before it is stopped.
     max_layers : int, default=100
         Upper bound on the depth with ``n_layers="auto"``.
-    max_fit_samples : int or None, default=None
-        Fit each layer on a random subsample of at most this many rows (then
-        apply it to all rows), to bound the cost of fitting on large data.
-        Rows outside a subsample's range go through the layers' tails; they
-        are never clipped. ``None`` fits on every row.
+    max_fit_samples : int or None, default=20_000
+        Fit each layer on its own random subsample of at most this many rows
+        (then apply it to all rows in chunks), so that beyond it the fit's
+        time grows linearly with the rows and its memory stays a small
+        multiple of the data (as scikit-learn's QuantileTransformer
+        subsamples): a Gaussian mixture's EM holds several arrays of rows x
+        components. Rows outside a subsample's range go through the layers'
+        tails; they are never clipped. ``None`` fits on every row.
     race_samples : int or None, default=2000
         Rows on which the initial candidates race before the survivors grow
         on all training rows (see above); the race runs only when the
@@ -708,7 +724,7 @@ class DeepDestructor(_BaseDeep):
         tol=1e-3,
         n_iter_no_change=3,
         max_layers=100,
-        max_fit_samples=None,
+        max_fit_samples=20_000,
         race_samples=2000,
         refit=True,
         n_jobs=None,
@@ -782,17 +798,13 @@ class DeepDestructor(_BaseDeep):
                           f"{leader.branch} (margin {margin:.4f})")
         return survivors
 
-    def _fit_forward(self, X):
-        rng = resolve_random_state(self.random_state)
-        inits, templates = self._init_templates(), self._layer_templates()
-        auto = self.n_layers == "auto"
-        self.validation_scores_ = self.init_scores_ = self.race_scores_ = None
-        if not (auto or len(inits) > 1 or self._choosing(templates)):
-            growth = self._grow(X, None, rng, 0, self.n_layers, stop_early=False)
-            self._report_stack(growth)
-            self._store(growth, self.n_layers)
-            return growth.Z, growth.log_det
+    def _choose(self, X, rng, auto):
+        """Hold rows out, race and grow the candidates' stacks; return the best one's growth.
 
+        A method of its own, so that the training and held-out copies of the
+        rows are freed before the chosen stack is refitted on all of them.
+        """
+        inits = self._init_templates()
         X_fit, X_val = self._split(X, rng)
         depth = self.max_layers if auto else self.n_layers
         candidates = list(range(len(inits)))
@@ -813,10 +825,24 @@ class DeepDestructor(_BaseDeep):
             self.init_scores_[growth.init_index] = growth.best_validation
         best = max((g for g in grown if g is not None), key=lambda g: g.best_validation)
         self.validation_scores_ = best.validation_scores
+        return best
+
+    def _fit_stack(self, X):
+        rng = resolve_random_state(self.random_state)
+        inits, templates = self._init_templates(), self._layer_templates()
+        auto = self.n_layers == "auto"
+        self.validation_scores_ = self.init_scores_ = self.race_scores_ = None
+        if not (auto or len(inits) > 1 or self._choosing(templates)):
+            growth = self._grow(X, None, rng, 0, self.n_layers, stop_early=False)
+            self._report_stack(growth)
+            self._store(growth, self.n_layers)
+            return growth.Z, growth.log_det
+
+        best = self._choose(X, rng, auto)
         n_layers = best.best_n_layers
         if not self.refit:
             self._store(best, n_layers)
-            return self._forward(X)
+            return self._map_rows(self._forward, X)
         growth = self._grow(
             X, None, rng.randint(_SEED_MAX), best.init_index, n_layers, stop_early=False,
             replay=best.choices[:n_layers], starts=best.layers[: n_layers + 1],
@@ -825,9 +851,6 @@ class DeepDestructor(_BaseDeep):
         self._report_stack(growth, f"stack on {X.shape[0]} rows")
         self._store(growth, n_layers)
         return growth.Z, growth.log_det
-
-    def _fit(self, X):
-        self._fit_forward(X)
 
 
 def _fold_growths(model, X, train, test, seed):
@@ -957,7 +980,7 @@ class DeepDestructorCV(_BaseDeep):
         # n_jobs runs the folds in parallel; within a fold, stacks grow in turn.
         return False
 
-    def _fit_forward(self, X):
+    def _fit_stack(self, X):
         rng = resolve_random_state(self.random_state)
         self._layer_templates()
         splitter = self.cv
@@ -995,9 +1018,6 @@ class DeepDestructorCV(_BaseDeep):
         growth = self._grow(X, None, rng, init_index, depth, stop_early=False, replay=replay)
         self._store(growth, depth)
         return growth.Z, growth.log_det
-
-    def _fit(self, X):
-        self._fit_forward(X)
 
 
 # ------------------------------------------------------------------ presets
