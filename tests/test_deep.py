@@ -332,8 +332,10 @@ def test_a_refitted_mixture_continues_em_from_its_validated_fits():
     assert refit.n_components == fitted.n_components_ and refit.density_.n_components == 3 * fitted.n_components_
     assert not hasattr(refit, "_starts")  # used by that fit only
     np.testing.assert_allclose(refit.density_.means_, fitted.density_.means_, atol=0.05)
-    # From a k-means start the components come out elsewhere (and in another order).
-    cold = make_layer(template.set_params(n_components=fitted.n_components_), 1)
+    # With warm_start=False the refit starts from k-means, and the components
+    # come out elsewhere (and in another order).
+    cold = _replay_layer(GaussianMixtureDestructor("auto", n_average=3, warm_start=False), fitted, 1)
+    assert not hasattr(cold, "_starts")
     cold._fit_layer(X)
     assert np.abs(cold.density_.means_ - fitted.density_.means_).max() > 0.05
 
