@@ -141,11 +141,12 @@ def _format(value, digits=3):
     return f"{value:.{digits}f}"
 
 
-def markdown(rows, header):
-    """Markdown tables, one per data set, ending with where the default model loses."""
+def markdown(rows, header, reference=None):
+    """The summary against the targets, then Markdown tables, one per data set, ending with where the default model loses."""
     lines = [header, "", "Times are measured without tracemalloc; peak MiB counts the NumPy and Python "
              "allocations that tracemalloc traces during a second fit and score (not measured, "
-             f"empty, for fits over {MEMORY_RUN_MAX_SECONDS:.0f} s).", ""]
+             f"empty, for fits over {MEMORY_RUN_MAX_SECONDS:.0f} s).", "",
+             "### The default model against the tuned GaussianMixture", "", summary(rows, reference), ""]
     for name in dict.fromkeys(r["dataset"] for r in rows):
         block = [r for r in rows if r["dataset"] == name]
         known = "kl_gap" in block[0]
@@ -312,8 +313,9 @@ def main(argv=None):
     if args.render is not None:
         results = json.loads(args.render.read_text())
         out = args.render.with_suffix(".md")
-        out.write_text(markdown(results["results"], _header(results["environment"])))
-        out.with_name(out.stem + "_summary.md").write_text(summary(results["results"], _load(args.reference, results["environment"])))
+        reference = _load(args.reference, results["environment"])
+        out.write_text(markdown(results["results"], _header(results["environment"]), reference))
+        out.with_name(out.stem + "_summary.md").write_text(summary(results["results"], reference))
         print(f"wrote {out} and its summary")
         return 0
     datasets = args.datasets.split(",") if args.datasets else (QUICK_DATASETS if args.quick else _available())
@@ -335,7 +337,8 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.name}.json").write_text(json.dumps({"environment": environment, "results": rows}, indent=1))
     header = _header(environment)
-    (args.out / f"{args.name}.md").write_text(markdown(rows, header))
-    (args.out / f"{args.name}_summary.md").write_text(summary(rows, _load(args.reference, environment)))
+    reference = _load(args.reference, environment)
+    (args.out / f"{args.name}.md").write_text(markdown(rows, header, reference))
+    (args.out / f"{args.name}_summary.md").write_text(summary(rows, reference))
     print(f"wrote {args.out / (args.name + '.json')} and {args.out / (args.name + '.md')}")
     return 0
