@@ -246,7 +246,7 @@ def run(sizes, datasets, models, max_seconds, isolate=True, blas_threads=1, verb
                     measured = _core_seconds(previous)
                     predicted = measured * n / previous["n"]
                     rows.append(_skip(
-                        name, n, d,
+                        name, n, data,
                         f"fit + transform + score_samples predicted to take {predicted:.0f} s "
                         f"(linear in n from {measured:.0f} s at n = {previous['n']:,}), "
                         f"more than {max_seconds:g} s",
