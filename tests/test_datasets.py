@@ -71,6 +71,7 @@ def test_two_moons_density_is_the_generator_mixture():
 @pytest.mark.parametrize("name", sorted(set(BENCHMARKS) - {"randhie"}))
 def test_load_benchmark_is_deterministic(name):
     first, second = load_benchmark(name, n_train=400), load_benchmark(name, n_train=400)
+    # Exact: the same seed and operations on the same inputs, in one process.
     np.testing.assert_array_equal(first.X_train, second.X_train)
     np.testing.assert_array_equal(first.X_test, second.X_test)
     assert first.X_train.shape[1] == first.X_test.shape[1]
