@@ -1,12 +1,22 @@
 """Command-line interface: ``destructors <command>`` or ``python -m destructors``.
 
 Commands: ``fit``, ``score``, ``sample``, ``transform``, ``info`` and ``demo``;
-``destructors <command> --help`` describes each. Bad usage and unreadable
-data exit with code 2 and a one-line message.
+``destructors <command> --help`` describes each. Results go to standard
+output, in a form other programs can read; messages and progress go to
+standard error. Bad usage and unreadable data exit with code 2 and a
+one-line message; a reader that closes the pipe early (``| head``) ends the
+command quietly with the status of a process stopped by SIGPIPE, as Unix
+tools do.
 """
 
 import argparse
 import ast
+import contextlib
+import io
+import os
+import re
+import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -187,6 +197,86 @@ def make_model(name, params=(), random_state=0, verbose=0):
     return model
 
 
+# ----------------------------------------------------------------- progress
+# A model's verbose line about one layer (DeepDestructor's "<stack> layer 12 ..."
+# or RBIGDestructor's "iteration 12: ..."); other lines summarize a stack.
+_LAYER_LINE = re.compile(r"^\[\w+\] .*?\b(?:layer|iteration) +\d+")
+
+
+class _Progress(io.TextIOBase):
+    """Where a model's verbose lines go while ``fit`` runs: to standard error, condensed.
+
+    ``"trace"`` writes every line. ``"short"`` writes the lines that
+    summarize a stack and, on a terminal, shows the latest layer line in a
+    single status line that the next one overwrites. ``"quiet"`` writes
+    nothing.
+    """
+
+    def __init__(self, mode, stream=None):
+        self.mode = mode
+        self.stream = sys.stderr if stream is None else stream
+        self.live = mode == "short" and self.stream.isatty()
+        self._pending = ""
+        self._status = False
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._show(line)
+        return len(text)
+
+    def _show(self, line):
+        if self.mode == "quiet" or not line.strip():
+            return
+        if self.mode == "short" and _LAYER_LINE.match(line):
+            if self.live:
+                width = shutil.get_terminal_size().columns - 1
+                self.stream.write("\r" + line[:width] + "\x1b[K")
+                self.stream.flush()
+                self._status = True
+            return
+        self.clear()
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def clear(self):
+        """Erase the status line, if one is shown."""
+        if self._status:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._status = False
+
+
+def _timed_fit(model, X, mode):
+    """Fit ``model`` with its progress lines routed through :class:`_Progress`; return the seconds."""
+    progress = _Progress(mode)
+    start = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(progress):
+            model.fit(X)
+    finally:
+        progress.flush()
+        progress.clear()
+    return time.perf_counter() - start
+
+
+def _describe(model):
+    """One line on what was fitted: the first layer and the kinds of the layers after it."""
+    layers = getattr(model, "layers_", None)
+    if not layers:
+        return type(model).__name__
+    kinds = {}
+    for layer in layers[1:]:
+        kinds[type(layer).__name__] = kinds.get(type(layer).__name__, 0) + 1
+    counts = ", ".join(f"{n} {name}" for name, n in sorted(kinds.items(), key=lambda item: -item[1]))
+    more = f" then {len(layers) - 1} layers ({counts})" if kinds else ""
+    return f"{type(model).__name__}: {type(layers[0]).__name__}{more}"
+
+
 # ----------------------------------------------------------------- commands
 def fit(args):
     """Fit a model, report its held-out log-likelihood, save it with joblib."""
@@ -194,22 +284,23 @@ def fit(args):
     from sklearn.model_selection import train_test_split
 
     X, names = read_data(args.data)
-    model = make_model(args.model, args.param, args.random_state, verbose=1 if args.progress else 0)
-    _echo(f"{args.data}: {X.shape[0]} rows, {X.shape[1]} features; model {type(model).__name__}")
+    mode = "quiet" if args.quiet else "trace" if args.verbose else "short"
+    say = (lambda message: None) if args.quiet else _echo
+    model = make_model(args.model, args.param, args.random_state, verbose=0 if args.quiet else 1)
+    say(f"{args.data}: {X.shape[0]} rows, {X.shape[1]} features; model {type(model).__name__}")
     if args.test_fraction > 0:
         X_train, X_test = train_test_split(X, test_size=args.test_fraction, random_state=args.random_state)
-        start = time.perf_counter()
-        model.fit(X_train)
-        _echo(f"fit on {len(X_train)} rows in {time.perf_counter() - start:.2f} s")
-        print(f"held-out mean log-likelihood: {model.score(X_test):.6f} nats per row ({len(X_test)} rows)")
+        seconds = _timed_fit(model, X_train, mode)
+        say(f"fit on {len(X_train)} rows in {seconds:.2f} s: {_describe(model)}")
+        print(f"held-out mean log-likelihood: {model.score(X_test):.6f} nats per row ({len(X_test)} rows)",
+              flush=True)
         if args.refit:
-            _echo("refitting on all rows")
+            say("refitting on all rows")
     if args.test_fraction == 0 or args.refit:
-        start = time.perf_counter()
-        model.fit(X)
-        _echo(f"fit on {len(X)} rows in {time.perf_counter() - start:.2f} s")
+        seconds = _timed_fit(model, X, mode)
+        say(f"fit on {len(X)} rows in {seconds:.2f} s: {_describe(model)}")
     joblib.dump(model, args.output)
-    _echo(f"saved to {args.output}")
+    say(f"saved to {args.output}")
     return 0
 
 
@@ -369,7 +460,10 @@ def _parser():
                    help="rows held out to report the log-likelihood (0: skip; default 0.2)")
     p.add_argument("--no-refit", dest="refit", action="store_false",
                    help="save the model fitted without the held-out rows instead of refitting on all")
-    p.add_argument("--quiet", dest="progress", action="store_false", help="no progress line per layer")
+    noise = p.add_mutually_exclusive_group()
+    noise.add_argument("-v", "--verbose", action="store_true",
+                       help="show the full trace: one line per layer of every stack tried (on stderr)")
+    noise.add_argument("-q", "--quiet", action="store_true", help="no progress display, only the result")
     p.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
     p.set_defaults(handler=fit)
 
@@ -409,6 +503,19 @@ def _parser():
     return parser
 
 
+# Exit status of a process stopped by SIGPIPE, as a shell reports it.
+_BROKEN_PIPE_STATUS = 128 + getattr(signal, "SIGPIPE", 13)
+
+
+def _silence_stdout():
+    """Point standard output at the null device, so that the interpreter's final flush cannot fail."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is not a file descriptor (captured by a test): nothing will be flushed to it
+
+
 def main(argv=None):
     """Entry point of the ``destructors`` console script; returns the exit code."""
     parser = _parser()
@@ -417,6 +524,10 @@ def main(argv=None):
         return args.handler(args)
     except UsageError as error:
         parser.exit(2, f"destructors {args.command}: error: {error}\n")
+    except BrokenPipeError:
+        # The reader has gone (``destructors score ... | head``): nothing more to say.
+        _silence_stdout()
+        return _BROKEN_PIPE_STATUS
 
 
 if __name__ == "__main__":  # pragma: no cover
