@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 from ._mixture_kernels import GaussianMixtureSweep
 from .autoregressive import AutoregressiveDestructor
 from .base import resolve_random_state
+from .mixed import accepts_mixed_data
 
 __all__ = ["GaussianMixtureDensity", "GaussianMixtureDestructor"]
 
@@ -151,6 +152,7 @@ precisions_init, random_state, warm_start, verbose, verbose_interval
         return GaussianMixtureSweep(log_weights, self.means_[:, order], cholesky, n_rows)
 
 
+@accepts_mixed_data
 class GaussianMixtureDestructor(AutoregressiveDestructor):
     """Rosenblatt transform of a Gaussian mixture fitted by EM.
 
@@ -202,6 +204,7 @@ default="kmeans"
         fresh operating-system entropy, never NumPy's global generator.
     output_distribution : {"uniform", "normal"}, default="uniform"
         Distribution of the transformed data.
+    [mixed data parameters]
 
     Attributes
     ----------
@@ -217,6 +220,7 @@ default="kmeans"
         Whether EM converged (in every averaged fit).
     n_iter_ : int
         Number of EM iterations of the first fit.
+    [mixed data attributes]
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -296,6 +300,8 @@ default="kmeans"
         order=None,
         random_state=None,
         output_distribution="uniform",
+        discrete_features="auto",
+        categorical_features="auto",
     ):
         self.n_components = n_components
         self.n_average = n_average
@@ -308,6 +314,8 @@ default="kmeans"
         self.order = order
         self.random_state = random_state
         self.output_distribution = output_distribution
+        self.discrete_features = discrete_features
+        self.categorical_features = categorical_features
 
     def _make_density(self, rng, n_components=None):
         return GaussianMixtureDensity(

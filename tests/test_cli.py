@@ -22,6 +22,7 @@ def files(tmp_path):
     np.savez(tmp_path / "data.npz", X=X)
     (tmp_path / "ragged.csv").write_text("1,2,3\n4,5\n")
     (tmp_path / "text.csv").write_text("1,2,3\n4,five,6\n")
+    (tmp_path / "empty_cell.csv").write_text("a,b,c\n1,2,\n")
     (tmp_path / "nan.csv").write_text("1,2,3\n4,nan,6\n")
     (tmp_path / "header_only.csv").write_text("a,b,c\n")
     return tmp_path, X
@@ -36,13 +37,41 @@ def test_read_data_formats(files):
     assert read_data(path / "plain.tsv")[1] is None
 
 
+def test_text_columns_are_labels_and_integers_stay_numbers(files):
+    values, names = read_data(files[0] / "text.csv")
+    assert names is None and values.dtype == object
+    assert list(values[:, 1]) == ["2", "five"] and list(values[:, 0]) == [1.0, 4.0]
+
+
+def test_a_table_with_labels_and_integers_round_trips_through_fit_sample_and_score(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    lines = ["age,income,city"] + [
+        f"{age},{income:.2f},{city}"
+        for age, income, city in zip(rng.randint(18, 90, 500), np.exp(rng.normal(10, 0.5, 500)),
+                                     rng.choice(["oslo", '"new york, ny"', "rome"], 500))
+    ]
+    (tmp_path / "people.csv").write_text("\n".join(lines) + "\n")
+    assert main(["fit", str(tmp_path / "people.csv"), "-o", str(tmp_path / "m.joblib"), "--param", "max_layers=2"]) == 0
+    err = capsys.readouterr().err
+    assert "column 'age': discrete, grid of spacing 1" in err and "column 'city': categorical, 3 labels" in err
+    assert main(["sample", str(tmp_path / "m.joblib"), "-n", "50", "--random-state", "0",
+                 "-o", str(tmp_path / "s.csv")]) == 0
+    samples, _ = read_data(tmp_path / "s.csv")
+    assert set(samples[:, 2]) <= {"oslo", "new york, ny", "rome"}
+    assert all(float(v).is_integer() for v in samples[:, 0])
+    assert main(["score", str(tmp_path / "m.joblib"), str(tmp_path / "people.csv")]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 500
+    assert main(["info", str(tmp_path / "m.joblib")]) == 0
+    assert "column 2: categorical, 3 labels" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "name, message",
     [
         ("missing.csv", "no such file"),
         ("ragged.csv", "line 2 has 2 fields, expected 3"),
-        ("text.csv", "line 2, column 2: 'five' is not a number"),
-        ("nan.csv", "row 2, column 2 is nan"),
+        ("nan.csv", "line 2, column 2 is nan"),
+        ("empty_cell.csv", "line 2, column 3 is empty"),
         ("header_only.csv", "only a header"),
     ],
 )
