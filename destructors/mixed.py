@@ -31,6 +31,7 @@ to the original kinds (integers, labels, a DataFrame when the model was
 fitted on one); :class:`~destructors.base.BaseDestructor` calls them.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -71,6 +72,11 @@ CELL_TOLERANCE = 0.01
 # A discrete column spanning at most this many grid cells gets a mass per
 # cell; a wider one gets bins of several cells.
 MAX_CELLS = 4096
+
+# A continuous column of at least _FEW_VALUES_ROWS rows with at most this many
+# distinct values gets a warning: any density on it is a row of spikes.
+_FEW_VALUES = 10
+_FEW_VALUES_ROWS = 100
 
 # Integers beyond 2**53 are not all representable: such floats are continuous.
 _EXACT_INTEGERS = 2.0**53
@@ -549,6 +555,21 @@ class _InputFormat:
             self.dtype = raw.dtype
 
 
+def _warn_of_few_values(estimator, columns, kinds):
+    for j, (values, _) in enumerate(columns):
+        if kinds[j] != CONTINUOUS or values.size < _FEW_VALUES_ROWS:
+            continue
+        n_values = np.unique(values).size
+        if 1 < n_values <= _FEW_VALUES:
+            warnings.warn(
+                f"{type(estimator).__name__}: {_column_name(estimator, j)} is continuous but holds only "
+                f"{n_values} distinct values in {values.size} rows: a density on it is a row of spikes and "
+                "its log-likelihood grows with the fit; declare it in categorical_features.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
 def fit_columns(estimator, X, rng):
     """Validate ``X``, find the kind of each column, fit the cell layer; return the encoded rows.
 
@@ -560,6 +581,7 @@ def fit_columns(estimator, X, rng):
     for j, (values, _) in enumerate(columns):
         _check_finite(estimator, j, values)
     kinds = _kinds(estimator, columns)
+    _warn_of_few_values(estimator, columns, kinds)
     encoded = np.empty((columns[0][0].size, len(columns)))
     categories, booleans = [None] * len(columns), np.zeros(len(columns), dtype=bool)
     for j, (values, read) in enumerate(columns):
