@@ -254,3 +254,38 @@ def test_rows_beyond_the_data_survive_many_random_steps():
     # With the default shrunk steps the farthest row, [5, 5, -5], comes back
     # within 1e-4 (1e-14 for the others).
     np.testing.assert_allclose(model.inverse_transform(model.transform(rows)), rows, rtol=0, atol=3e-4)
+
+
+def test_depth_is_the_best_on_validation_rows(banana):
+    X, _ = banana
+    model = RBIGDestructor(patience=3, random_state=0).fit(X)
+    scores = model.validation_scores_
+    assert model.n_layers_ == int(np.argmax(scores)) > 0
+    # The search stopped after `patience` iterations without a better score.
+    assert len(scores) - 1 == model.n_layers_ + 3
+    assert RBIGDestructor(validation_fraction=None, random_state=0).fit(X).validation_scores_ is None
+
+
+def test_searched_rotations_look_at_a_subsample_only():
+    rng = np.random.RandomState(0)
+    X = rng.laplace(size=(600, 3)) @ rng.standard_normal((3, 3))
+    small = RBIGDestructor(n_layers=1, max_samples=100, random_state=0).fit(X)
+    full = RBIGDestructor(n_layers=1, max_samples=None, random_state=0).fit(X)
+    assert not np.allclose(small.layers_[1].rotation_, full.layers_[1].rotation_)
+    # PCA rotations are not searched: they use every row.
+    pca = [RBIGDestructor("pca", n_layers=1, max_samples=m, random_state=0).fit(X) for m in (100, None)]
+    np.testing.assert_array_equal(pca[0].layers_[1].rotation_, pca[1].layers_[1].rotation_)
+
+
+def test_default_beats_the_total_correlation_rule_on_heavy_tails():
+    # An 8-D Student-t (3 dof): the total-correlation rule overfits with
+    # PCA rotations (benchmarks: held-out KL gap 1.86 against 0.44 at 20,000 rows).
+    from destructors.datasets import StudentT
+
+    t = StudentT()
+    X, X_test = t.sample(3000, random_state=0), t.sample(1000, random_state=1)
+    default = RBIGDestructor(random_state=0).fit(X).score(X_test)
+    rule = RBIGDestructor(rotation="pca", validation_fraction=None, random_state=0).fit(X).score(X_test)
+    truth = t.log_density(X_test).mean()
+    assert default > rule + 0.1
+    assert truth - default < 1.0
