@@ -273,7 +273,7 @@ def test_searched_rotations_look_at_a_subsample_only():
     full = RBIGDestructor(n_layers=1, max_samples=None, random_state=0).fit(X)
     assert not np.allclose(small.layers_[1].rotation_, full.layers_[1].rotation_)
     # PCA rotations are not searched: they use every row.
-    pca = [RBIGDestructor("pca", n_layers=1, max_samples=m, random_state=0).fit(X) for m in (100, None)]
+    pca = [RBIGDestructor(rotation="pca", n_layers=1, max_samples=m, random_state=0).fit(X) for m in (100, None)]
     np.testing.assert_array_equal(pca[0].layers_[1].rotation_, pca[1].layers_[1].rotation_)
 
 
