@@ -225,6 +225,12 @@ class AutoregressiveDestructor(BaseDestructor):
     def _given_indices(self, given):
         """Indices of the given features, from indices, names or a mask."""
         name = type(self).__name__
+        if self._cells() is not None:
+            raise ValueError(
+                f"{name}: conditional densities and samples need continuous features, but this model "
+                "was fitted with discrete or categorical ones (feature_kinds_); fit it with "
+                "discrete_features=None and categorical_features=None to condition on their values."
+            )
         n_features = self.n_features_in_
         values = np.asarray(given if given is not None else [])
         if values.ndim != 1:

@@ -23,6 +23,14 @@ Canonical destructors (those defined on the unit cube) take an
 ``input_distribution`` parameter. With ``"uniform"`` their public input lies in
 ``[0, 1]^d``; with ``"normal"`` it is the Gaussian view ``Phi^-1(u)``, which is
 also what their hooks always receive.
+
+Destructors of raw data that set ``_accepts_mixed_data`` take the parameters
+``discrete_features`` and ``categorical_features`` (see
+:mod:`destructors.mixed`): the public methods encode the columns, replace
+discrete and categorical values by points of their cells (a fitted
+:class:`~destructors.mixed.CellLayer`) before the hooks run, integrate the
+density over the cells in ``score_samples``, and decode the hooks' inverse
+back to integers and labels.
 """
 
 import warnings
@@ -41,8 +49,9 @@ from sklearn.base import (
 from sklearn import get_config
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from . import mixed
 from ._normal import norm_logpdf, uniform_from_z, z_from_uniform
 from ._version import __version__
 
@@ -117,6 +126,10 @@ class BaseDestructor(
         "output_distribution": [StrOptions({"uniform", "normal"})],
     }
 
+    # Whether the public methods handle discrete and categorical columns
+    # (the class then has ``discrete_features`` and ``categorical_features``).
+    _accepts_mixed_data = False
+
     # ------------------------------------------------------------------ hooks
     @abstractmethod
     def _fit(self, X):
@@ -137,6 +150,14 @@ class BaseDestructor(
         """
         self._fit(X)
         return self._map_rows(self._forward, X)
+
+    def _cells_integrate_exactly(self):
+        """Whether the density after the cell layer is constant inside every cell.
+
+        Then one point per cell gives its probability exactly; subclasses
+        that know it (a marginal layer leaving those columns alone) say so.
+        """
+        return False
 
     def _resolved_params(self):
         """Parameters whose data-driven values (such as ``"auto"``) fitting resolved.
@@ -167,13 +188,36 @@ class BaseDestructor(
         return getattr(self, "input_distribution", None) == "uniform"
 
     def _check_fit_X(self, X):
-        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
-        return self._to_layer_space(X)
+        """Validate training rows and return them in layer space (cells dequantized)."""
+        if not self._accepts_mixed_data:
+            X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+            return self._to_layer_space(X)
+        X = mixed.fit_columns(self, X, resolve_random_state(getattr(self, "random_state", 0)))
+        if self.cells_ is None:
+            return X
+        if getattr(self, "verbose", 0):
+            print(f"[{type(self).__name__}] columns: {'; '.join(mixed.describe_features(self))}", flush=True)
+        return self.cells_.dequantize(X)
 
     def _check_X(self, X):
+        """Validate rows for a fitted model; return them in layer space, cells still encoded."""
         check_is_fitted(self)
+        if self._accepts_mixed_data and getattr(self, "feature_kinds_", None) is not None:
+            return mixed.encode_columns(self, X)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return self._to_layer_space(X)
+
+    def _cells(self):
+        return getattr(self, "cells_", None) if self._accepts_mixed_data else None
+
+    def _dequantized(self, X):
+        """Rows from :meth:`_check_X` with discrete and categorical values moved into their cells."""
+        cells = self._cells()
+        return X if cells is None else cells.dequantize(X)
+
+    def _decoded(self, X):
+        """Layer-space rows back in the kinds (and container) of the training input."""
+        return X if not self._accepts_mixed_data else mixed.decode_columns(self, X)
 
     def _to_layer_space(self, X):
         if not self._unit_input():
@@ -197,7 +241,13 @@ class BaseDestructor(
     def _check_output_X(self, X):
         """Validate the argument of ``inverse_transform`` and return its Gaussian view."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        # Output columns are not the input's: their names are not checked.
+        X = check_array(X, dtype=np.float64, input_name="X", estimator=self)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
         if self.output_distribution == "normal":
             return X
         if X.size and (X.min() < 0.0 or X.max() > 1.0):
@@ -217,15 +267,16 @@ class BaseDestructor(
         """
         return 8 * _TEMPORARIES_PER_ROW * max(n_features, 1)
 
-    def _map_rows(self, func, X):
+    def _map_rows(self, func, X, copies=1):
         """Apply a row-independent ``func`` to ``X`` chunk by chunk.
 
         ``func`` returns an array, or a tuple of arrays (such as ``_forward``'s
         ``(Z, log_det)``), with one row per row of its input. The outputs are
         filled in place chunk by chunk, so the chunks are never held twice.
+        ``copies``: how many layer-space rows ``func`` makes of each row.
         """
         n_rows, n_features = X.shape
-        row_bytes = self._bytes_per_row(n_features)
+        row_bytes = copies * self._bytes_per_row(n_features)
         chunk = max(1, int(get_config()["working_memory"] * 2**20 // row_bytes))
         if chunk >= n_rows:
             return func(X)
@@ -238,6 +289,18 @@ class BaseDestructor(
             for output, p in zip(outputs, parts):
                 output[batch] = p
         return outputs if isinstance(part, tuple) else outputs[0]
+
+    def _log_mass_density(self, X, **forward_kwargs):
+        """Log density of layer-space rows, or with cells their log cell probability times density."""
+        cells = self._cells()
+        log_density = lambda rows: self._log_density(rows, **forward_kwargs)  # noqa: E731
+        if cells is None:
+            return self._map_rows(log_density, X)
+        exact = self._cells_integrate_exactly()
+        return self._map_rows(
+            lambda rows: cells.log_probability(rows, log_density, exact=exact), X,
+            copies=1 if exact else mixed.MIN_CELL_POINTS,
+        )
 
     def _log_density(self, X, **forward_kwargs):
         """Log density of layer-space rows, in one forward pass."""
@@ -301,8 +364,11 @@ class BaseDestructor(
             Destroyed data: uniform on ``[0, 1]^d`` if
             ``output_distribution="uniform"``, standard normal if ``"normal"``.
         """
-        X = self._check_X(X)
-        Z = self._map_rows(lambda rows: self._forward(rows)[0], X)
+        return self._transform(X)
+
+    def _transform(self, X, **forward_kwargs):
+        X = self._dequantized(self._check_X(X))
+        Z = self._map_rows(lambda rows: self._forward(rows, **forward_kwargs)[0], X)
         return self._to_output(Z)
 
     def inverse_transform(self, X):
@@ -316,14 +382,19 @@ class BaseDestructor(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features)
+        X_original : ndarray or DataFrame of shape (n_samples, n_features)
             Points whose transform is ``X``. Points on a face of the cube
             (a coordinate exactly 0 or 1) are first moved to the nearest
             interior point whose normal quantile is finite (about -37.5 or
-            8.2 standard deviations), so their preimage is finite.
+            8.2 standard deviations), so their preimage is finite. Discrete
+            and categorical columns come back as the values and labels of
+            their cells, in a DataFrame if the model was fitted on one.
         """
+        return self._inverse_transform(X)
+
+    def _inverse_transform(self, X, **inverse_kwargs):
         Z = self._check_output_X(X)
-        return self._from_layer_space(self._map_rows(self._inverse, Z))
+        return self._decoded(self._from_layer_space(self._map_rows(lambda rows: self._inverse(rows, **inverse_kwargs), Z)))
 
     def score_samples(self, X):
         """Log density of each row of ``X``, in nats.
@@ -339,9 +410,11 @@ class BaseDestructor(
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
-            Log density of each row.
+            Log density of each row; with discrete or categorical columns,
+            the log-probability of the row's cell times the density of its
+            continuous values (see :mod:`destructors.mixed`).
         """
-        return self._map_rows(self._log_density, self._check_X(X))
+        return self._log_mass_density(self._check_X(X))
 
     def score(self, X, y=None):
         """Mean log-likelihood of ``X`` (the mean of :meth:`score_samples`).
@@ -376,14 +449,16 @@ class BaseDestructor(
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features)
-            Samples from the fitted density.
+        X : ndarray or DataFrame of shape (n_samples, n_features)
+            Samples from the fitted density; discrete and categorical columns
+            hold values and labels of the kinds seen in fit, in a DataFrame
+            if the model was fitted on one.
         """
         check_is_fitted(self)
         check_n_samples(self, n_samples)
         rng = resolve_random_state(random_state)
         Z = rng.standard_normal((n_samples, self.n_features_in_))
-        return self._from_layer_space(self._map_rows(self._inverse, Z))
+        return self._decoded(self._from_layer_space(self._map_rows(self._inverse, Z)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -397,6 +472,10 @@ class BaseDestructor(
         return state
 
     def __setstate__(self, state):
+        if self._accepts_mixed_data:
+            # Models pickled before mixed data treated every column as continuous.
+            state.setdefault("discrete_features", "auto")
+            state.setdefault("categorical_features", "auto")
         saved = state.pop("_destructors_version", "unknown")
         if saved != __version__:
             warnings.warn(

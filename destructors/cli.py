@@ -1,12 +1,23 @@
 """Command-line interface: ``destructors <command>`` or ``python -m destructors``.
 
 Commands: ``fit``, ``score``, ``sample``, ``transform``, ``info`` and ``demo``;
-``destructors <command> --help`` describes each. Bad usage and unreadable
-data exit with code 2 and a one-line message.
+``destructors <command> --help`` describes each. Results go to standard
+output, in a form other programs can read; messages and progress go to
+standard error. Bad usage and unreadable data exit with code 2 and a
+one-line message; a reader that closes the pipe early (``| head``) ends the
+command quietly with the status of a process stopped by SIGPIPE, as Unix
+tools do.
 """
 
 import argparse
 import ast
+import contextlib
+import csv
+import io
+import os
+import re
+import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -33,11 +44,14 @@ class UsageError(Exception):
 
 # ------------------------------------------------------------------- input
 def read_data(path):
-    """Read a numeric table from CSV, TSV, ``.npy`` or ``.npz``.
+    """Read a table from CSV, TSV, ``.npy`` or ``.npz``.
 
-    A CSV or TSV file may start with a header row (detected when its first
-    row is not numeric). Missing files, ragged rows, non-numeric cells and
-    NaN raise :class:`UsageError` with a one-line message.
+    A CSV or TSV file may start with a header row: a first row that holds no
+    number, or text where the rows below hold numbers. Columns of numbers
+    are read as numbers; a column with any other text is a column of labels
+    (the models treat it as categorical, and integer columns as discrete).
+    Missing files, ragged rows, empty cells and NaN raise
+    :class:`UsageError` with a one-line message.
 
     Parameters
     ----------
@@ -48,7 +62,8 @@ def read_data(path):
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
-        The data, as float64.
+        The data: float64, or an object array (floats and strings) when a
+        text file has columns of labels.
     names : list of str or None
         Column names from a header row.
     """
@@ -56,10 +71,11 @@ def read_data(path):
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     suffix = path.suffix.lower()
-    names = None
+    if suffix not in (".npy", ".npz"):
+        return _read_text(path, "\t" if suffix in (".tsv", ".tab") else ",")
     if suffix == ".npy":
         X = np.load(path, allow_pickle=False)
-    elif suffix == ".npz":
+    else:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
             if "X" in keys:
@@ -68,8 +84,6 @@ def read_data(path):
                 X = archive[keys[0]]
             else:
                 raise UsageError(f"{path}: an .npz file must hold one array or one named 'X', found {keys}")
-    else:
-        X, names = _read_text(path, "\t" if suffix in (".tsv", ".tab") else ",")
     X = np.asarray(X)
     if X.ndim == 1:
         X = X[:, None]
@@ -77,58 +91,88 @@ def read_data(path):
         raise UsageError(f"{path}: expected a non-empty 2-D table of numbers, got shape {X.shape}")
     if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
         raise UsageError(f"{path}: expected real numbers, got dtype {X.dtype}")
-    X = X.astype(np.float64)
+    return _finite(X.astype(np.float64), path, header=False), None
+
+
+def _finite(X, path, header):
     bad = ~np.isfinite(X)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise UsageError(f"{path}: row {row + 1}, column {col + 1} is {X[row, col]}; remove or impute missing values")
-    return X, names
+        where = f"line {row + (2 if header else 1)}" if path.suffix.lower() not in (".npy", ".npz") else f"row {row + 1}"
+        raise UsageError(f"{path}: {where}, column {col + 1} is {X[row, col]}; remove or impute missing values")
+    return X
 
 
-def _read_text(path, delimiter):
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    if not lines:
-        raise UsageError(f"{path}: the file is empty")
-    rows = [[cell.strip() for cell in line.split(delimiter)] for line in lines]
-    names = None
-    if not _numeric_row(rows[0]):
-        names, rows = rows[0], rows[1:]
-    if not rows:
-        raise UsageError(f"{path}: only a header, no data rows")
-    width = len(names) if names else len(rows[0])
-    values = np.empty((len(rows), width))
-    for i, row in enumerate(rows):
-        line = i + (2 if names else 1)
-        if len(row) != width:
-            raise UsageError(f"{path}: line {line} has {len(row)} fields, expected {width}")
-        for j, cell in enumerate(row):
-            try:
-                values[i, j] = float(cell)
-            except ValueError:
-                raise UsageError(f"{path}: line {line}, column {j + 1}: {cell!r} is not a number") from None
-    return values, names
-
-
-def _numeric_row(cells):
+def _is_number(cell):
     try:
-        [float(cell) for cell in cells]
+        float(cell)
     except ValueError:
         return False
     return True
 
 
+def _read_text(path, delimiter):
+    with open(path, newline="") as file:
+        rows = [[cell.strip() for cell in row] for row in csv.reader(file, delimiter=delimiter)
+                if any(cell.strip() for cell in row)]
+    if not rows:
+        raise UsageError(f"{path}: the file is empty")
+    numeric = [[_is_number(cell) for cell in row] for row in rows]
+    below = [all(column) for column in zip(*numeric[1:])] if len(rows) > 1 else []
+    header = not any(numeric[0]) or any(b and not top for b, top in zip(below, numeric[0]))
+    names, rows, numeric = (rows[0], rows[1:], numeric[1:]) if header else (None, rows, numeric)
+    if not rows:
+        raise UsageError(f"{path}: only a header, no data rows")
+    width = len(names) if names else len(rows[0])
+    for i, row in enumerate(rows):
+        line = i + (2 if header else 1)
+        if len(row) != width:
+            raise UsageError(f"{path}: line {line} has {len(row)} fields, expected {width}")
+        if "" in row:
+            raise UsageError(f"{path}: line {line}, column {row.index('') + 1} is empty; remove or impute missing values")
+    labels = [not all(column) for column in zip(*numeric)]
+    if not any(labels):
+        return _finite(np.array(rows, dtype=np.float64), path, header), names
+    X = np.array(rows, dtype=object)
+    for j in np.flatnonzero(~np.array(labels)):
+        X[:, j] = _finite(X[:, j].astype(np.float64)[:, None], path, header)[:, 0]
+    return X, names
+
+
+def _format_cell(value):
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.17g}"
+    return str(value)
+
+
 def _write(array, path, names=None):
-    """Write an array to a file (by suffix) or, without a path, as CSV to stdout."""
-    if path is None:
-        np.savetxt(sys.stdout, array, delimiter=",", fmt="%.17g")
-        return
-    path = Path(path)
-    if path.suffix.lower() == ".npy":
+    """Write an array to a file (by suffix) or, without a path, as CSV to stdout.
+
+    A table of labels (an object array) is written cell by cell with the csv
+    module, numbers at full precision.
+    """
+    suffix = Path(path).suffix.lower() if path is not None else ".csv"
+    if suffix == ".npy":
+        if array.dtype == object:
+            raise UsageError(f"{path}: .npy holds numbers only; these rows have labels, write a .csv")
         np.save(path, array)
-    else:
-        header = ",".join(names) if names else ""
-        np.savetxt(path, array, delimiter="\t" if path.suffix.lower() == ".tsv" else ",",
-                   fmt="%.17g", header=header, comments="")
+        return
+    delimiter = "\t" if suffix == ".tsv" else ","
+    if array.dtype != object and path is None:
+        if names:
+            print(delimiter.join(names))
+        np.savetxt(sys.stdout, array, delimiter=delimiter, fmt="%.17g")
+        return
+    if array.dtype != object:
+        np.savetxt(path, array, delimiter=delimiter, fmt="%.17g", header=delimiter.join(names) if names else "",
+                   comments="")
+        return
+    with contextlib.ExitStack() as stack:
+        file = sys.stdout if path is None else stack.enter_context(open(path, "w", newline=""))
+        writer = csv.writer(file, delimiter=delimiter, lineterminator="\n")
+        if names:
+            writer.writerow(names)
+        writer.writerows([_format_cell(value) for value in row] for row in array)
 
 
 def _load_model(path):
@@ -187,6 +231,96 @@ def make_model(name, params=(), random_state=0, verbose=0):
     return model
 
 
+# ----------------------------------------------------------------- progress
+# A model's verbose line about one layer (DeepDestructor's "<stack> layer 12 ..."
+# or RBIGDestructor's "iteration 12: ..."), or about its columns, which fit
+# reports itself with their names; other lines summarize a stack.
+_LAYER_LINE = re.compile(r"^\[\w+\] (?:columns: |.*?\b(?:layer|iteration) +\d+)")
+
+
+class _Progress(io.TextIOBase):
+    """Where a model's verbose lines go while ``fit`` runs: to standard error, condensed.
+
+    ``"trace"`` writes every line. ``"short"`` writes the lines that
+    summarize a stack and, on a terminal, shows the latest layer line in a
+    single status line that the next one overwrites. ``"quiet"`` writes
+    nothing.
+    """
+
+    def __init__(self, mode, stream=None):
+        self.mode = mode
+        self.stream = sys.stderr if stream is None else stream
+        self.live = mode == "short" and self.stream.isatty()
+        self._pending = ""
+        self._status = False
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._show(line)
+        return len(text)
+
+    def _show(self, line):
+        if self.mode == "quiet" or not line.strip():
+            return
+        if self.mode == "short" and _LAYER_LINE.match(line):
+            if self.live:
+                width = shutil.get_terminal_size().columns - 1
+                self.stream.write("\r" + line[:width] + "\x1b[K")
+                self.stream.flush()
+                self._status = True
+            return
+        self.clear()
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def clear(self):
+        """Erase the status line, if one is shown."""
+        if self._status:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._status = False
+
+
+def _timed_fit(model, X, mode):
+    """Fit ``model`` with its progress lines routed through :class:`_Progress`; return the seconds."""
+    progress = _Progress(mode)
+    start = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(progress):
+            model.fit(X)
+    finally:
+        progress.flush()
+        progress.clear()
+    return time.perf_counter() - start
+
+
+def _report_kinds(model, names, say):
+    """Say which columns the model treated as discrete or categorical."""
+    from .mixed import describe_features
+
+    lines = describe_features(model, names)
+    if lines:
+        say("columns: " + "; ".join(lines))
+
+
+def _describe(model):
+    """One line on what was fitted: the first layer and the kinds of the layers after it."""
+    layers = getattr(model, "layers_", None)
+    if not layers:
+        return type(model).__name__
+    kinds = {}
+    for layer in layers[1:]:
+        kinds[type(layer).__name__] = kinds.get(type(layer).__name__, 0) + 1
+    counts = ", ".join(f"{n} {name}" for name, n in sorted(kinds.items(), key=lambda item: -item[1]))
+    more = f" then {len(layers) - 1} layers ({counts})" if kinds else ""
+    return f"{type(model).__name__}: {type(layers[0]).__name__}{more}"
+
+
 # ----------------------------------------------------------------- commands
 def fit(args):
     """Fit a model, report its held-out log-likelihood, save it with joblib."""
@@ -194,22 +328,26 @@ def fit(args):
     from sklearn.model_selection import train_test_split
 
     X, names = read_data(args.data)
-    model = make_model(args.model, args.param, args.random_state, verbose=1 if args.progress else 0)
-    _echo(f"{args.data}: {X.shape[0]} rows, {X.shape[1]} features; model {type(model).__name__}")
+    mode = "quiet" if args.quiet else "trace" if args.verbose else "short"
+    say = (lambda message: None) if args.quiet else _echo
+    model = make_model(args.model, args.param, args.random_state, verbose=0 if args.quiet else 1)
+    say(f"{args.data}: {X.shape[0]} rows, {X.shape[1]} features; model {type(model).__name__}")
     if args.test_fraction > 0:
         X_train, X_test = train_test_split(X, test_size=args.test_fraction, random_state=args.random_state)
-        start = time.perf_counter()
-        model.fit(X_train)
-        _echo(f"fit on {len(X_train)} rows in {time.perf_counter() - start:.2f} s")
-        print(f"held-out mean log-likelihood: {model.score(X_test):.6f} nats per row ({len(X_test)} rows)")
+        seconds = _timed_fit(model, X_train, mode)
+        say(f"fit on {len(X_train)} rows in {seconds:.2f} s: {_describe(model)}")
+        _report_kinds(model, names, say)
+        print(f"held-out mean log-likelihood: {model.score(X_test):.6f} nats per row ({len(X_test)} rows)",
+              flush=True)
         if args.refit:
-            _echo("refitting on all rows")
+            say("refitting on all rows")
     if args.test_fraction == 0 or args.refit:
-        start = time.perf_counter()
-        model.fit(X)
-        _echo(f"fit on {len(X)} rows in {time.perf_counter() - start:.2f} s")
+        seconds = _timed_fit(model, X, mode)
+        say(f"fit on {len(X)} rows in {seconds:.2f} s: {_describe(model)}")
+        if args.test_fraction == 0:
+            _report_kinds(model, names, say)
     joblib.dump(model, args.output)
-    _echo(f"saved to {args.output}")
+    say(f"saved to {args.output}")
     return 0
 
 
@@ -249,6 +387,10 @@ def info(args):
     print(f"model: {type(model).__name__}")
     print(f"saved with destructors {state.get('_destructors_version', 'unknown')}")
     print(f"features: {getattr(model, 'n_features_in_', 'unknown')}")
+    from .mixed import describe_features
+
+    for line in describe_features(model):
+        print(f"  {line}")
     layers = getattr(model, "layers_", None)
     if layers is not None:
         print(f"layers: {len(layers)}")
@@ -369,7 +511,10 @@ def _parser():
                    help="rows held out to report the log-likelihood (0: skip; default 0.2)")
     p.add_argument("--no-refit", dest="refit", action="store_false",
                    help="save the model fitted without the held-out rows instead of refitting on all")
-    p.add_argument("--quiet", dest="progress", action="store_false", help="no progress line per layer")
+    noise = p.add_mutually_exclusive_group()
+    noise.add_argument("-v", "--verbose", action="store_true",
+                       help="show the full trace: one line per layer of every stack tried (on stderr)")
+    noise.add_argument("-q", "--quiet", action="store_true", help="no progress display, only the result")
     p.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
     p.set_defaults(handler=fit)
 
@@ -409,6 +554,19 @@ def _parser():
     return parser
 
 
+# Exit status of a process stopped by SIGPIPE, as a shell reports it.
+_BROKEN_PIPE_STATUS = 128 + getattr(signal, "SIGPIPE", 13)
+
+
+def _silence_stdout():
+    """Point standard output at the null device, so that the interpreter's final flush cannot fail."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is not a file descriptor (captured by a test): nothing will be flushed to it
+
+
 def main(argv=None):
     """Entry point of the ``destructors`` console script; returns the exit code."""
     parser = _parser()
@@ -417,6 +575,10 @@ def main(argv=None):
         return args.handler(args)
     except UsageError as error:
         parser.exit(2, f"destructors {args.command}: error: {error}\n")
+    except BrokenPipeError:
+        # The reader has gone (``destructors score ... | head``): nothing more to say.
+        _silence_stdout()
+        return _BROKEN_PIPE_STATUS
 
 
 if __name__ == "__main__":  # pragma: no cover

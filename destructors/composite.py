@@ -63,6 +63,12 @@ class LayerStack(BaseDestructor):
             Per-layer log-density contributions; each row sums to
             :meth:`score_samples`.
         """
+        if self._cells() is not None:
+            raise ValueError(
+                f"{type(self).__name__}.score_samples_layers: the model has discrete or categorical features, "
+                "whose probability integrates the whole stack over their cells; per-layer contributions "
+                "exist for continuous features only."
+            )
         return self._map_rows(self._layer_contributions, self._check_X(X))
 
 

@@ -23,6 +23,7 @@ from .base import BaseDestructor, make_layer, resolve_random_state
 from .composite import CompositeDestructor, LayerStack
 from .gaussian import GaussianDestructor
 from .marginal import MarginalDestructor, gaussian_view_marginal
+from .mixed import accepts_mixed_data
 from .mixture import GaussianMixtureDestructor
 from .rotation import RotationDestructor
 from .tree import TreeDensity, TreeDestructor
@@ -491,9 +492,7 @@ class _BaseDeep(LayerStack):
         U : ndarray of shape (n_samples, n_features)
             Uniform (or standard normal) features.
         """
-        stop = self._n_stack(n_layers)
-        X = self._check_X(X)
-        return self._to_output(self._map_rows(lambda rows: self._forward(rows, stop)[0], X))
+        return self._transform(X, n_layers=self._n_stack(n_layers))
 
     def inverse_transform(self, X, n_layers=None):
         """Map destroyed data back to the input space.
@@ -510,9 +509,7 @@ class _BaseDeep(LayerStack):
         X_original : ndarray of shape (n_samples, n_features)
             Points whose transform is ``X``.
         """
-        stop = self._n_stack(n_layers)
-        Z = self._check_output_X(X)
-        return self._from_layer_space(self._map_rows(lambda rows: self._inverse(rows, stop), Z))
+        return self._inverse_transform(X, n_layers=self._n_stack(n_layers))
 
     def score_samples(self, X, n_layers=None):
         """Log density of each row of ``X``, in nats.
@@ -531,10 +528,10 @@ class _BaseDeep(LayerStack):
             Log density of each row.
         """
         stop = self._n_stack(n_layers)
-        X = self._check_X(X)
-        return self._map_rows(lambda rows: self._log_density(rows, n_layers=stop), X)
+        return self._log_mass_density(self._check_X(X), n_layers=stop)
 
 
+@accepts_mixed_data
 class DeepDestructor(_BaseDeep):
     """Stack destructor layers until held-out likelihood stops improving.
 
@@ -654,6 +651,7 @@ class DeepDestructor(_BaseDeep):
         Seeds the validation split and each layer.
     output_distribution : {"uniform", "normal"}, default="uniform"
         Distribution of the transformed data.
+    [mixed data parameters]
 
     Attributes
     ----------
@@ -676,6 +674,7 @@ class DeepDestructor(_BaseDeep):
         Best held-out mean log-likelihood of each candidate's stack in the
         race (on ``race_samples`` rows; ``nan`` where it could not be
         fitted), or ``None`` when there was no race.
+    [mixed data attributes]
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -731,6 +730,8 @@ class DeepDestructor(_BaseDeep):
         verbose=0,
         random_state=None,
         output_distribution="uniform",
+        discrete_features="auto",
+        categorical_features="auto",
     ):
         self.destructor = destructor
         self.init_destructor = init_destructor
@@ -747,6 +748,8 @@ class DeepDestructor(_BaseDeep):
         self.verbose = verbose
         self.random_state = random_state
         self.output_distribution = output_distribution
+        self.discrete_features = discrete_features
+        self.categorical_features = categorical_features
 
     def _split(self, X, rng):
         n_validation = int(np.ceil(self.validation_fraction * X.shape[0]))
@@ -867,6 +870,7 @@ def _majority(votes):
     return int(values[np.argmax(counts)])
 
 
+@accepts_mixed_data
 class DeepDestructorCV(_BaseDeep):
     """Deep destructor whose depth is chosen by K-fold cross-validation.
 
@@ -910,6 +914,7 @@ class DeepDestructorCV(_BaseDeep):
         Seeds the folds and the layers.
     output_distribution : {"uniform", "normal"}, default="uniform"
         Distribution of the transformed data.
+    [mixed data parameters]
 
     Attributes
     ----------
@@ -925,6 +930,7 @@ class DeepDestructorCV(_BaseDeep):
         The stack refitted on all rows.
     train_scores_ : ndarray of shape (`n_layers_` + 1,)
         Training mean log-likelihood of the refitted stack after each layer.
+    [mixed data attributes]
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -962,6 +968,8 @@ class DeepDestructorCV(_BaseDeep):
         verbose=0,
         random_state=None,
         output_distribution="uniform",
+        discrete_features="auto",
+        categorical_features="auto",
     ):
         self.destructor = destructor
         self.init_destructor = init_destructor
@@ -975,6 +983,8 @@ class DeepDestructorCV(_BaseDeep):
         self.verbose = verbose
         self.random_state = random_state
         self.output_distribution = output_distribution
+        self.discrete_features = discrete_features
+        self.categorical_features = categorical_features
 
     def _parallel_jobs(self):
         # n_jobs runs the folds in parallel; within a fold, stacks grow in turn.

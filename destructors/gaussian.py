@@ -7,11 +7,13 @@ from scipy.linalg import cholesky, solve_triangular
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .base import BaseDestructor
+from .mixed import accepts_mixed_data
 from .univariate import spread_floor
 
 __all__ = ["GaussianDestructor"]
 
 
+@accepts_mixed_data
 class GaussianDestructor(BaseDestructor):
     """Whiten with a full-covariance Gaussian, then apply the normal CDF.
 
@@ -43,6 +45,7 @@ class GaussianDestructor(BaseDestructor):
         variances (for input on the standard normal scale).
     output_distribution : {"uniform", "normal"}, default="uniform"
         Distribution of the transformed data.
+    [mixed data parameters]
 
     Attributes
     ----------
@@ -52,6 +55,7 @@ class GaussianDestructor(BaseDestructor):
         Regularized covariance.
     cholesky_ : ndarray of shape (n_features, n_features)
         Lower Cholesky factor of ``covariance_``.
+    [mixed data attributes]
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -76,10 +80,15 @@ class GaussianDestructor(BaseDestructor):
         "covariance": [StrOptions({"sample", "correlation"})],
     }
 
-    def __init__(self, reg_covar=1e-6, *, covariance="sample", output_distribution="uniform"):
+    def __init__(
+        self, reg_covar=1e-6, *, covariance="sample", output_distribution="uniform",
+        discrete_features="auto", categorical_features="auto",
+    ):
         self.reg_covar = reg_covar
         self.covariance = covariance
         self.output_distribution = output_distribution
+        self.discrete_features = discrete_features
+        self.categorical_features = categorical_features
 
     def __setstate__(self, state):
         # Models pickled before the ``covariance`` parameter fitted the sample covariance.

@@ -9,7 +9,8 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from .base import BaseDestructor
 from ._piecewise import PiecewiseCDF, StackedPiecewiseCDF
-from .univariate import BaseUnivariateDensity, HistogramDensity, _TailedDensity
+from .mixed import accepts_mixed_data
+from .univariate import BaseUnivariateDensity, GaussianDensity, HistogramDensity, _TailedDensity
 
 __all__ = ["MarginalDestructor"]
 
@@ -24,6 +25,14 @@ def _fit_validated(density, values):
     return density
 
 
+def _standard_normal():
+    """The standard normal density, whose map to the Gaussian view is the identity."""
+    density = GaussianDensity()
+    density.mean_, density.scale_ = 0.0, 1.0
+    return density
+
+
+@accepts_mixed_data
 class MarginalDestructor(BaseDestructor):
     """Destroy each feature with its own univariate CDF: ``u_j = F_j(x_j)``.
 
@@ -44,11 +53,16 @@ class MarginalDestructor(BaseDestructor):
         Number of jobs fitting the features in parallel (joblib).
     output_distribution : {"uniform", "normal"}, default="uniform"
         Distribution of the transformed data.
+    [mixed data parameters]
 
     Attributes
     ----------
     densities_ : list of univariate densities
-        The fitted density of each feature.
+        The fitted density of each feature; for discrete and categorical
+        features the standard normal, since the cell layer (``cells_``)
+        already maps them, exactly: their cell probabilities are the cell
+        layer's masses.
+    [mixed data attributes]
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -73,10 +87,18 @@ class MarginalDestructor(BaseDestructor):
         "n_jobs": [Integral, None],
     }
 
-    def __init__(self, density=None, *, n_jobs=None, output_distribution="uniform"):
+    def __init__(
+        self, density=None, *, n_jobs=None, output_distribution="uniform",
+        discrete_features="auto", categorical_features="auto",
+    ):
         self.density = density
         self.n_jobs = n_jobs
         self.output_distribution = output_distribution
+        self.discrete_features = discrete_features
+        self.categorical_features = categorical_features
+
+    def _cells_integrate_exactly(self):
+        return True
 
     def _fit(self, X):
         template = HistogramDensity() if self.density is None else self.density
@@ -87,13 +109,20 @@ class MarginalDestructor(BaseDestructor):
             # the per-column checks cost as much as the fits).
             template._validate_params()
             fit = _fit_validated
-        columns = (np.ascontiguousarray(X[:, j]) for j in range(X.shape[1]))
+        # Columns the cell layer has mapped keep the identity.
+        cells = self._cells()
+        mapped = set() if cells is None else set(cells.indices.tolist())
+        fitted = [j for j in range(X.shape[1]) if j not in mapped]
+        columns = (np.ascontiguousarray(X[:, j]) for j in fitted)
         if type(template) is HistogramDensity and self.n_jobs in (None, 1):
-            self.densities_ = clone(template)._fit_columns(X)
+            densities = clone(template)._fit_columns(X[:, fitted]) if fitted else []
         elif self.n_jobs in (None, 1):
-            self.densities_ = [fit(clone(template), x) for x in columns]
+            densities = [fit(clone(template), x) for x in columns]
         else:
-            self.densities_ = Parallel(n_jobs=self.n_jobs)(delayed(fit)(clone(template), x) for x in columns)
+            densities = Parallel(n_jobs=self.n_jobs)(delayed(fit)(clone(template), x) for x in columns)
+        self.densities_ = [_standard_normal() for _ in range(X.shape[1])]
+        for j, density in zip(fitted, densities):
+            self.densities_[j] = density
         # Histograms and splines share one piecewise CDF class: transform all
         # columns at once (the same numbers as column by column).
         cdfs = [getattr(density, "cdf_", None) for density in self.densities_]

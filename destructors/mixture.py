@@ -28,6 +28,7 @@ from ._mixture_kernels import (
 )
 from .autoregressive import AutoregressiveDestructor
 from .base import resolve_random_state
+from .mixed import accepts_mixed_data
 
 __all__ = ["GaussianMixtureDensity", "GaussianMixtureDestructor"]
 
@@ -204,6 +205,7 @@ precisions_init, random_state, warm_start, verbose, verbose_interval
         return GaussianMixtureSweep(log_weights, self.means_[:, order], cholesky, n_rows)
 
 
+@accepts_mixed_data
 class GaussianMixtureDestructor(AutoregressiveDestructor):
     """Rosenblatt transform of a Gaussian mixture fitted by EM.
 
@@ -274,6 +276,7 @@ default="kmeans"
         fresh operating-system entropy, never NumPy's global generator.
     output_distribution : {"uniform", "normal"}, default="uniform"
         Distribution of the transformed data.
+    [mixed data parameters]
 
     Attributes
     ----------
@@ -289,6 +292,7 @@ default="kmeans"
         Whether EM converged (in every averaged fit).
     n_iter_ : int
         Number of EM iterations of the first fit.
+    [mixed data attributes]
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -372,6 +376,8 @@ default="kmeans"
         n_jobs=None,
         random_state=None,
         output_distribution="uniform",
+        discrete_features="auto",
+        categorical_features="auto",
     ):
         self.n_components = n_components
         self.n_average = n_average
@@ -386,6 +392,8 @@ default="kmeans"
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.output_distribution = output_distribution
+        self.discrete_features = discrete_features
+        self.categorical_features = categorical_features
 
     def _make_density(self, seed, n_components=None, start=None):
         density = GaussianMixtureDensity(

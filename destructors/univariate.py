@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._kde import BinnedGaussianKDE, bandwidth_rule
 from ._normal import norm_logpdf, z_from_log_cdf_sf
+from ._cells import james_stein_intensity as _james_stein_intensity
 from ._piecewise import PiecewiseCDF
 from .base import resolve_random_state
 
@@ -45,24 +46,6 @@ def spread_floor(x, axis=None):
     """
     magnitude = np.abs(x).max(axis=axis)
     return 1e-10 * np.where(magnitude > 0, magnitude, 1.0)
-
-
-def _james_stein_intensity(counts, target):
-    """James-Stein shrinkage intensity of bin frequencies towards target probabilities.
-
-    Hausser & Strimmer (2009, JMLR 10, eq. 5): ``(1 - sum p^2) / ((n - 1)
-    sum (t - p)^2)`` for frequencies ``p`` of ``n`` counts, the ratio of the
-    frequencies' estimated sampling variance to their squared distance from
-    the target. Capped at ``n / (n + 1)``, so the counts always keep the
-    weight of one observation and no bin's mass can vanish.
-    """
-    counts = np.asarray(counts, dtype=np.float64)
-    n = counts.sum()
-    cap = n / (n + 1.0)
-    freq = counts / n
-    noise = 1.0 - np.sum(freq * freq)
-    distance = (n - 1.0) * np.sum((target - freq) ** 2)
-    return float(min(noise / distance, cap)) if distance > noise else cap
 
 
 class BaseUnivariateDensity(BaseEstimator, metaclass=ABCMeta):

@@ -188,6 +188,7 @@ def check_sample_reproducible(model):
         f"{_name(model)}.sample(50) returned shape {first.shape}."
     )
     assert np.all(np.isfinite(first)), f"{_name(model)}.sample returned non-finite values."
+    # Exact: the same seed and operations, in one process.
     np.testing.assert_array_equal(
         first, model.sample(50, random_state=0),
         err_msg=f"{_name(model)}.sample is not reproducible with a fixed random_state.",
@@ -241,6 +242,7 @@ def check_no_input_mutation(destructor, X_train, X_test):
     U_copy = U.copy()
     model.inverse_transform(U)
     for before, after, what in ((X_train, train, "fit"), (X_test, test, "transform/score_samples"), (U_copy, U, "inverse_transform")):
+        # Exact: the input must be left untouched, bit for bit.
         np.testing.assert_array_equal(after, before, err_msg=f"{_name(destructor)}.{what} modified its input.")
 
 

@@ -124,6 +124,7 @@ def test_mixture_template_is_cloned_and_seeded():
     second = AutoregressiveDestructor(template, random_state=3).fit(X)
     assert template.random_state is None and not hasattr(template, "means_")
     assert first.density_.random_state is not None
+    # Exact: the same seed and operations on the same inputs, in one process.
     np.testing.assert_array_equal(first.transform(X), second.transform(X))
     # A seeded template keeps its own seed.
     seeded = AutoregressiveDestructor(GaussianMixtureDensity(n_components=2, random_state=5)).fit(X)
@@ -158,6 +159,7 @@ def test_random_order_is_seeded_and_explicit_order_reproduces_it():
     X = _mixture_data(1000)
     model = AutoregressiveDestructor(GaussianMixtureDensity(2), order="random", random_state=11).fit(X)
     again = AutoregressiveDestructor(GaussianMixtureDensity(2), order="random", random_state=11).fit(X)
+    # Exact: integers.
     np.testing.assert_array_equal(model.order_, again.order_)
     assert sorted(model.order_) == [0, 1, 2]
     explicit = AutoregressiveDestructor(
@@ -174,6 +176,7 @@ def test_transform_is_triangular_in_the_order(mixture_model):
     moved[:, last] += 0.5
     U, U_moved = mixture_model.transform(X), mixture_model.transform(moved)
     others = np.setdiff1d(np.arange(3), [last])
+    # Exact: the other columns' arithmetic never touches the moved column.
     np.testing.assert_array_equal(U[:, others], U_moved[:, others])
     assert np.all(U_moved[:, last] > U[:, last])
 
@@ -216,6 +219,7 @@ def test_conditional_density_edge_sets(mixture_model):
     np.testing.assert_allclose(
         mixture_model.conditional_score_samples(X, given=[]), mixture_model.score_samples(X), rtol=1e-12
     )
+    # Exact: zero by construction.
     np.testing.assert_array_equal(mixture_model.conditional_score_samples(X, given=[0, 1, 2]), np.zeros(30))
     by_index = mixture_model.conditional_score_samples(X, given=[2, 0])
     np.testing.assert_allclose(mixture_model.conditional_score_samples(X, given=[0, 2]), by_index, rtol=1e-12)
@@ -239,6 +243,7 @@ def test_gaussian_conditional_sample_moments(gaussian_model):
     x_given = np.array([[2.0], [-1.0]])
     draws = gaussian_model.conditional_sample(x_given, given=[0], n_samples=20000, random_state=0)
     assert draws.shape == (2, 20000, 3)
+    # Exact: copies of the given values.
     np.testing.assert_array_equal(draws[:, :, 0], np.repeat(x_given, 20000, axis=1))
     for i in range(2):
         cond_mean, cond_cov = _gaussian_conditional(mean, cov, x_given[i], [0], [1, 2])
@@ -270,6 +275,7 @@ def test_conditional_sample_is_seeded_and_empty_given_samples_the_joint(mixture_
         return mixture_model.conditional_sample([[1.0]], given=[2], n_samples=10, random_state=seed)
 
     one = draw(0)
+    # Exact: the same seed and operations on the same inputs, in one process.
     np.testing.assert_array_equal(one, draw(0))
     assert not np.array_equal(one, draw(1))
     joint = mixture_model.conditional_sample(np.empty((1, 0)), given=[], n_samples=5000, random_state=0)[0]
@@ -308,6 +314,7 @@ def test_conditional_sample_input_errors(mixture_model):
 
 def test_helpers_dispatch_or_name_the_supporting_estimators(mixture_model):
     X = _mixture_data(20, random_state=7)
+    # Exact: the helpers call the same methods.
     np.testing.assert_array_equal(
         conditional_score_samples(mixture_model, X, given=[0]),
         mixture_model.conditional_score_samples(X, given=[0]),

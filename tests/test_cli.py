@@ -1,5 +1,8 @@
 """The command-line interface."""
 
+import contextlib
+import io
+import re
 import subprocess
 import sys
 
@@ -7,7 +10,7 @@ import joblib
 import numpy as np
 import pytest
 
-from destructors.cli import UsageError, main, read_data
+from destructors.cli import UsageError, _Progress, main, read_data
 
 
 @pytest.fixture
@@ -19,6 +22,7 @@ def files(tmp_path):
     np.savez(tmp_path / "data.npz", X=X)
     (tmp_path / "ragged.csv").write_text("1,2,3\n4,5\n")
     (tmp_path / "text.csv").write_text("1,2,3\n4,five,6\n")
+    (tmp_path / "empty_cell.csv").write_text("a,b,c\n1,2,\n")
     (tmp_path / "nan.csv").write_text("1,2,3\n4,nan,6\n")
     (tmp_path / "header_only.csv").write_text("a,b,c\n")
     return tmp_path, X
@@ -33,13 +37,41 @@ def test_read_data_formats(files):
     assert read_data(path / "plain.tsv")[1] is None
 
 
+def test_text_columns_are_labels_and_integers_stay_numbers(files):
+    values, names = read_data(files[0] / "text.csv")
+    assert names is None and values.dtype == object
+    assert list(values[:, 1]) == ["2", "five"] and list(values[:, 0]) == [1.0, 4.0]
+
+
+def test_a_table_with_labels_and_integers_round_trips_through_fit_sample_and_score(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    lines = ["age,income,city"] + [
+        f"{age},{income:.2f},{city}"
+        for age, income, city in zip(rng.randint(18, 90, 500), np.exp(rng.normal(10, 0.5, 500)),
+                                     rng.choice(["oslo", '"new york, ny"', "rome"], 500))
+    ]
+    (tmp_path / "people.csv").write_text("\n".join(lines) + "\n")
+    assert main(["fit", str(tmp_path / "people.csv"), "-o", str(tmp_path / "m.joblib"), "--param", "max_layers=2"]) == 0
+    err = capsys.readouterr().err
+    assert "column 'age': discrete, grid of spacing 1" in err and "column 'city': categorical, 3 labels" in err
+    assert main(["sample", str(tmp_path / "m.joblib"), "-n", "50", "--random-state", "0",
+                 "-o", str(tmp_path / "s.csv")]) == 0
+    samples, _ = read_data(tmp_path / "s.csv")
+    assert set(samples[:, 2]) <= {"oslo", "new york, ny", "rome"}
+    assert all(float(v).is_integer() for v in samples[:, 0])
+    assert main(["score", str(tmp_path / "m.joblib"), str(tmp_path / "people.csv")]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 500
+    assert main(["info", str(tmp_path / "m.joblib")]) == 0
+    assert "column 2: categorical, 3 labels" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "name, message",
     [
         ("missing.csv", "no such file"),
         ("ragged.csv", "line 2 has 2 fields, expected 3"),
-        ("text.csv", "line 2, column 2: 'five' is not a number"),
-        ("nan.csv", "row 2, column 2 is nan"),
+        ("nan.csv", "line 2, column 2 is nan"),
+        ("empty_cell.csv", "line 2, column 3 is empty"),
         ("header_only.csv", "only a header"),
     ],
 )
@@ -54,8 +86,9 @@ def test_fit_score_sample_transform_info(files, capsys):
     assert main(["fit", str(path / "data.csv"), "-o", str(model_path), "--model", "copula",
                  "--param", "max_layers=3"]) == 0
     captured = capsys.readouterr()
-    assert "held-out mean log-likelihood:" in captured.out
-    assert "[DeepDestructor]" in captured.out  # one progress line per layer
+    # The result alone on stdout; messages on stderr.
+    assert captured.out.startswith("held-out mean log-likelihood:") and len(captured.out.splitlines()) == 1
+    assert "fit on 320 rows in" in captured.err and "saved to" in captured.err
     model = joblib.load(model_path)
     assert model.max_layers == 3 and model.n_features_in_ == 3
 
@@ -66,6 +99,7 @@ def test_fit_score_sample_transform_info(files, capsys):
     assert f"mean log-likelihood: {scores.mean():.6f}" in captured.err
 
     assert main(["sample", str(model_path), "-n", "5", "--random-state", "1", "-o", str(path / "s.npy")]) == 0
+    # Exact: the same seed and operations on the same inputs, in one process.
     np.testing.assert_array_equal(np.load(path / "s.npy"), model.sample(5, random_state=1))
 
     assert main(["transform", str(model_path), str(path / "data.csv"), "--output-distribution", "normal",
@@ -77,6 +111,71 @@ def test_fit_score_sample_transform_info(files, capsys):
     assert main(["info", str(model_path)]) == 0
     out = capsys.readouterr().out
     assert "model: DeepDestructor" in out and "saved with destructors" in out and "layers:" in out
+
+
+def _fit_lines(path, capsys, *flags):
+    assert main(["fit", str(path / "data.csv"), "-o", str(path / "m.joblib"), "--param", "max_layers=4",
+                 *flags]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 1 and "held-out" in captured.out
+    return captured.err.splitlines()
+
+
+def test_fit_shows_a_short_display_by_default_and_the_layer_trace_with_v(files, capsys):
+    path, _ = files
+    short = _fit_lines(path, capsys)
+    trace = _fit_lines(path, capsys, "-v")
+    quiet = _fit_lines(path, capsys, "-q")
+    layer_lines = [line for line in trace if re.match(r"\[DeepDestructor\] .* layer +\d+", line)]
+    # Two fits (held-out, then all rows), each of every candidate's layers.
+    assert len(layer_lines) >= 2 * 4
+    assert not [line for line in short if re.match(r"\[DeepDestructor\] .* layer +\d+", line)]
+    assert len(short) < 12 and len(trace) > len(short) + len(layer_lines) - 1
+    assert any("fit on 320 rows in" in line and "DeepDestructor:" in line for line in short)
+    assert quiet == []
+
+
+def test_short_display_shows_layers_in_one_status_line_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    progress = _Progress("short", terminal)
+    with contextlib.redirect_stdout(progress):
+        print("[DeepDestructor] MarginalDestructor layer   1 TreeDestructor  validation -1.0  0.10 s")
+        print("[DeepDestructor] MarginalDestructor layer   2 TreeDestructor  validation -0.9  0.10 s")
+        print("[DeepDestructor] MarginalDestructor stack: 2 layers, validation -0.9, 0.20 s")
+        print("[RBIGDestructor] iteration 3: TC reduction 0.01 nats")
+    progress.clear()
+    text = terminal.getvalue()
+    # Each layer line overwrites the status line; a summary line replaces it and stays.
+    shown = text.split("\r")
+    assert [part.startswith("[") for part in shown[1:]] == [True, True, False, True, False]
+    assert shown[3] == "\x1b[K[DeepDestructor] MarginalDestructor stack: 2 layers, validation -0.9, 0.20 s\n"
+    assert text.count("\n") == 1 and shown[-1] == "\x1b[K"  # the status line is erased at the end
+    not_a_terminal = io.StringIO()
+    with contextlib.redirect_stdout(_Progress("short", not_a_terminal)):
+        print("[DeepDestructor] MarginalDestructor layer   1 TreeDestructor  validation -1.0  0.10 s")
+        print("[DeepDestructor] MarginalDestructor stack: 1 layers, validation -1.0, 0.10 s")
+    assert not_a_terminal.getvalue() == "[DeepDestructor] MarginalDestructor stack: 1 layers, validation -1.0, 0.10 s\n"
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """``destructors score ... | head -3``: no traceback, the status of a process stopped by SIGPIPE."""
+    X = np.random.RandomState(0).standard_normal((60000, 2))
+    np.save(tmp_path / "data.npy", X)
+    joblib.dump(__import__("destructors").GaussianDestructor().fit(X[:100]), tmp_path / "m.joblib")
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "destructors", "score", str(tmp_path / "m.joblib"), str(tmp_path / "data.npy")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    first = [reader.stdout.readline() for _ in range(3)]
+    reader.stdout.close()  # like head after three lines
+    _, err = reader.communicate(timeout=120)
+    assert all(float(line) < 0 for line in first)
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
+    assert reader.returncode == 141
 
 
 def test_fit_without_held_out_rows(files, capsys):

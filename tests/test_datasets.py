@@ -71,6 +71,7 @@ def test_two_moons_density_is_the_generator_mixture():
 @pytest.mark.parametrize("name", sorted(set(BENCHMARKS) - {"randhie"}))
 def test_load_benchmark_is_deterministic(name):
     first, second = load_benchmark(name, n_train=400), load_benchmark(name, n_train=400)
+    # Exact: the same seed and operations on the same inputs, in one process.
     np.testing.assert_array_equal(first.X_train, second.X_train)
     np.testing.assert_array_equal(first.X_test, second.X_test)
     assert first.X_train.shape[1] == first.X_test.shape[1]
@@ -97,3 +98,18 @@ def test_randhie_is_an_optional_real_table():
     # Discrete columns were dequantized: no ties left in them.
     assert all(np.unique(data.X_train[:, j]).size > 0.9 * len(data.X_train) for j in range(10))
     np.testing.assert_allclose(data.X_train.mean(axis=0), 0, atol=1e-12)
+
+
+def test_student_t_and_gaussian_mixture_densities():
+    from destructors.datasets import GaussianMixture, StudentT
+
+    # Sample log densities agree on independent draws, and the Student-t
+    # entropy matches scipy's closed form.
+    t = StudentT()
+    X = t.sample(100000, random_state=0)
+    assert -t.log_density(X).mean() == pytest.approx(t._distribution().entropy(), abs=0.05)
+    mixture = GaussianMixture()
+    X, other = mixture.sample(20000, random_state=0), mixture.sample(20000, random_state=1)
+    np.testing.assert_allclose(mixture.log_density(X).mean(), mixture.log_density(other).mean(), atol=0.06)
+    # The density of a point far from every component is far below that of the data.
+    assert mixture.log_density(np.full((1, 10), 30.0))[0] < mixture.log_density(X).min()

@@ -109,7 +109,9 @@ def test_same_seed_same_model_and_global_rng_untouched(moons):
     state = np.random.get_state()[1].copy()
     a = _simple(n_layers=3).fit(X).score_samples(X)
     b = _simple(n_layers=3).fit(X).score_samples(X)
+    # Exact: the same seed and operations on the same inputs, in one process.
     np.testing.assert_array_equal(a, b)
+    # Exact: the global generator's state, integers.
     np.testing.assert_array_equal(np.random.get_state()[1], state)
 
 
@@ -404,6 +406,7 @@ def test_clone_params_pickle_and_joblib_of_a_deep_model(moons, tmp_path):
     copy = clone(model).set_params(n_layers=2)
     assert copy.n_layers == 2 and not hasattr(copy, "layers_")
     expected = model.score_samples(X)
+    # Exact: a loaded model runs the same operations, in one process.
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).score_samples(X), expected)
     joblib.dump(model, tmp_path / "model.joblib")
     np.testing.assert_array_equal(joblib.load(tmp_path / "model.joblib").score_samples(X), expected)
@@ -436,8 +439,11 @@ def test_cv_parallel_folds_match_serial(moons):
     X, _ = moons
     serial = _simple_cv(cv=3, max_layers=3).fit(X)
     parallel = _simple_cv(cv=3, max_layers=3, n_jobs=2).fit(X)
-    np.testing.assert_array_equal(serial.cv_scores_, parallel.cv_scores_)
-    np.testing.assert_array_equal(serial.score_samples(X), parallel.score_samples(X))
+    # Not bit for bit: the folds run in worker processes with another number
+    # of BLAS threads, and not every BLAS sums a product alike whatever its
+    # thread count. The same seeds give the same model up to that rounding.
+    np.testing.assert_allclose(serial.cv_scores_, parallel.cv_scores_, rtol=1e-12)
+    np.testing.assert_allclose(serial.score_samples(X), parallel.score_samples(X), rtol=1e-10)
 
 
 def test_cv_accepts_a_splitter_and_chooses_initial_candidates(moons):

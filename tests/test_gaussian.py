@@ -88,4 +88,5 @@ def test_gaussian_pickled_before_the_covariance_parameter_fits_the_sample_covari
     old = GaussianDestructor.__new__(GaussianDestructor)
     old.__setstate__(state)
     assert old.covariance == "sample" and repr(old) == "GaussianDestructor()"
+    # Exact: the same fitted arrays and code, in one process.
     np.testing.assert_array_equal(old.score_samples(X[:20]), model.score_samples(X[:20]))

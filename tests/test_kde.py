@@ -245,6 +245,7 @@ def test_pickle_round_trip():
     density = KDEDensity().fit(_data("normal", 500))
     clone = pickle.loads(pickle.dumps(density))
     points = np.linspace(-6, 6, 50)
+    # Exact: a loaded model runs the same operations, in one process.
     np.testing.assert_array_equal(clone.logpdf(points), density.logpdf(points))
 
 

@@ -216,6 +216,7 @@ def test_fitted_attributes(fitted):
     assert isinstance(fitted.density_, GaussianMixture)
     assert fitted.density_.n_components == 3
     assert fitted.converged_ and fitted.n_iter_ >= 1
+    # Exact: integers.
     np.testing.assert_array_equal(fitted.order_, [0, 1, 2])
 
 
@@ -230,8 +231,10 @@ def test_seeded_fit_is_reproducible_and_leaves_global_rng_alone(mixture_data):
     first = GaussianMixtureDestructor(3, random_state=7, order="random").fit(mixture_data)
     second = GaussianMixtureDestructor(3, random_state=7, order="random").fit(mixture_data)
     GaussianMixtureDestructor(3, order="random").fit(mixture_data)
+    # Exact: the global generator's state, integers.
     np.testing.assert_array_equal(np.random.get_state()[1], state)
     np.testing.assert_array_equal(first.order_, second.order_)
+    # Exact: the same seed and operations on the same inputs, in one process.
     np.testing.assert_array_equal(first.transform(mixture_data), second.transform(mixture_data))
 
 

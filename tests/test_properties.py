@@ -378,6 +378,7 @@ def _check_properties(name, estimator, X, cuts, seed):
     model.set_params(output_distribution="uniform")
     U = model.transform(X)
     assert U.min() >= 0.0 and U.max() <= 1.0, f"{name}: uniform output leaves the unit cube"
+    # Exact: the uniform output is ndtr of the Gaussian view, computed by the same function.
     np.testing.assert_array_equal(U, ndtr(Z), err_msg=f"{name}: uniform output is not Phi(Gaussian view)")
     model.set_params(output_distribution="normal")
 
@@ -402,6 +403,7 @@ def _check_properties(name, estimator, X, cuts, seed):
     _check_blockwise(name, model, X, cuts)
 
     twin = _fit_or_explain(name, estimator, X)
+    # Exact: the same seed and operations on the same inputs, in one process.
     np.testing.assert_array_equal(
         twin.transform(X), Z, err_msg=f"{name}: two fits with the same random_state differ"
     )
@@ -510,6 +512,7 @@ def test_recipes_reach_the_promised_shapes_and_scales():
     X = generate(recipe)
     assert X.shape == (7, 4) and X.dtype == np.float64
     assert np.ptp(X[:, 1]) == 0
+    # Exact: a copied column.
     np.testing.assert_array_equal(X[:, 2], X[:, 0])
     np.testing.assert_allclose(X[:, 3], 2.0 * X[:, 0] + 1e8)
     assert np.abs(X).min() >= 1e14

@@ -117,6 +117,7 @@ def test_random_rotation_follows_random_state():
     first = RotationDestructor("random", random_state=3).fit(X + 0.5).rotation_
     again = RotationDestructor("random", random_state=3).fit(X + 0.5).rotation_
     other = RotationDestructor("random", random_state=4).fit(X + 0.5).rotation_
+    # Exact: the same seed and operations on the same inputs, in one process.
     np.testing.assert_array_equal(first, again)
     assert not np.allclose(first, other)
 

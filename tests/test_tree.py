@@ -176,6 +176,7 @@ def test_random_state_of_destructor_overrides_template():
     a = TreeDestructor(template, random_state=1).fit(U)
     b = TreeDestructor(template, random_state=1).fit(U)
     c = TreeDestructor(template, random_state=2).fit(U)
+    # Exact: the same seed and operations on the same inputs, in one process.
     np.testing.assert_array_equal(a.tree_density_.threshold_, b.tree_density_.threshold_)
     assert not np.array_equal(
         np.nan_to_num(a.tree_density_.threshold_), np.nan_to_num(c.tree_density_.threshold_)
@@ -278,11 +279,13 @@ def test_leaf_lookup_matches_a_row_by_row_walk(splitter):
     n_levels, n_full = density._levels_
     assert n_full < n_levels
     U_test = rng.uniform(size=(500, 3))
+    # Exact: leaf indices, integers found by comparing the same values with the same thresholds.
     np.testing.assert_array_equal(density.apply(U_test), _reference_leaves(density, U_test))
     # The Gaussian view compares with the images of the thresholds.
     destructor = TreeDestructor(clone(density)).fit(U)
     Z = stats.norm.ppf(U_test)
     nodes = kernels.find_nodes(destructor._source_lookup_, Z, destructor.tree_density_._levels_)
+    # Exact: node indices, integers.
     np.testing.assert_array_equal(
         destructor.tree_density_._leaf_of_node_[nodes], destructor.tree_density_.apply(ndtr(Z))
     )
@@ -319,6 +322,7 @@ def test_sample_follows_the_leaf_masses():
     X = density.sample(20000, random_state=0)
     assert np.all((X >= 0) & (X <= 1))
     np.testing.assert_allclose(np.mean(X[:, 0] < density.threshold_[0]), density.leaf_mass_[0], atol=0.015)
+    # Exact: the same seed and operations on the same inputs, in one process.
     np.testing.assert_array_equal(X, density.sample(20000, random_state=0))
     with pytest.raises(ValueError, match="n_samples"):
         density.sample(0)
