@@ -232,19 +232,20 @@ def make_model(name, params=(), random_state=0, verbose=0):
 
 
 # ----------------------------------------------------------------- progress
-# A model's verbose line about one layer (DeepDestructor's "<stack> layer 12 ..."
-# or RBIGDestructor's "iteration 12: ..."), or about its columns, which fit
-# reports itself with their names; other lines summarize a stack.
-_LAYER_LINE = re.compile(r"^\[\w+\] (?:columns: |.*?\b(?:layer|iteration) +\d+)")
+# A line of the model's own trace ("[DeepDestructor] ... layer 12 ...",
+# "[RBIGDestructor] iteration 12: ...", a candidate's stack summary). The short
+# display shows these in the status line only: the fit's result is the
+# command's own line ("fit on 320 rows in ..."), and a deep model writes a
+# dozen summaries on the way there.
+_MODEL_LINE = re.compile(r"^\[\w+\] ")
 
 
 class _Progress(io.TextIOBase):
     """Where a model's verbose lines go while ``fit`` runs: to standard error, condensed.
 
-    ``"trace"`` writes every line. ``"short"`` writes the lines that
-    summarize a stack and, on a terminal, shows the latest layer line in a
-    single status line that the next one overwrites. ``"quiet"`` writes
-    nothing.
+    ``"trace"`` writes every line. ``"short"`` writes the command's own
+    lines and, on a terminal, shows the model's latest line in a single
+    status line that the next one overwrites. ``"quiet"`` writes nothing.
     """
 
     def __init__(self, mode, stream=None):
@@ -267,7 +268,7 @@ class _Progress(io.TextIOBase):
     def _show(self, line):
         if self.mode == "quiet" or not line.strip():
             return
-        if self.mode == "short" and _LAYER_LINE.match(line):
+        if self.mode == "short" and _MODEL_LINE.match(line):
             if self.live:
                 width = shutil.get_terminal_size().columns - 1
                 self.stream.write("\r" + line[:width] + "\x1b[K")
