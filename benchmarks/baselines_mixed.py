@@ -173,7 +173,7 @@ class MixedVine(BaseEstimator):
     def describe(self):
         tuned = ""
         if self.multipliers_:
-            tuned = ", margin bandwidth multipliers " + " ".join(f"{m:g}" for m in self.multipliers_.values())
+            tuned = ", margin bandwidth multipliers " + ", ".join(f"{n} {m:g}" for n, m in self.multipliers_.items())
         return f"TLL pair copulas, Kde1d margins{tuned}; {self.vine_.n_model_features_} variables"
 
 
