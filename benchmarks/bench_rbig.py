@@ -1,130 +1,375 @@
-"""Benchmark of RBIG: time against a NumPy floor, and quality on known densities.
+"""Benchmark of RBIG: speed, held-out quality against GIS, information measures against peers.
 
-Two measurements:
+Three sections (``--sections``, all by default):
 
-1. Speed. ``RBIGDestructor(n_layers=L)`` (default ``L = 5`` rotation +
-   marginal iterations, histogram marginals, PCA rotations, ``tol="auto"``)
-   is fitted on standard-normal-mixed data of ``n`` rows and ``d`` features;
-   fit, ``transform`` and ``score_samples`` of the same rows are timed. Their
-   growth exponent in ``n`` is the least-squares slope of log time against
-   log n (1 is linear). The cost of one iteration, ``transform`` time over
-   ``L + 1`` (the first marginal layer counts as one), is reported as a ratio
-   to a floor measured in the same run on the same array: one ``n x d``
-   matmul plus one ``np.interp`` per feature on 100 knots, the least work a
-   rotation-plus-marginal layer can do.
-2. Quality on known densities: banana, ring of 8 Gaussians and an 8-D
-   correlated Gaussian (the parameters of ``destructors.datasets``), with
-   ``n_train`` training and ``n_train // 4`` held-out rows. The KL gap is the
-   mean of ``log p_true - log q`` over the held-out rows (0 is the limit).
-   RBIG with its defaults and with random rotations is compared with the
-   marginal-only and full-Gaussian destructors, fitted in the same run.
+1. ``speed``. ``RBIGDestructor(rotation="pca", n_layers=L)`` (default
+   ``L = 5`` rotation + marginal iterations, histogram marginals,
+   ``tol="auto"``) is fitted on standard-normal-mixed data of ``n`` rows and
+   ``d`` features; fit, ``transform`` and ``score_samples`` of the same rows
+   are timed. Their growth exponent in ``n`` is the least-squares slope of
+   log time against log n (1 is linear). The cost of one iteration,
+   ``transform`` time over ``L + 1`` (the first marginal layer counts as
+   one), is reported as a ratio to a floor measured in the same run on the
+   same array: one ``n x d`` matmul plus one ``np.interp`` per feature on 100
+   knots, the least work a rotation-plus-marginal layer can do.
+2. ``quality``. Held-out KL gap (mean of ``log p_true - log q`` over the
+   held-out rows; 0 is the limit) on the known densities of
+   :mod:`destructors.datasets` (``n_train`` training rows, ``n_train // 4``
+   held out), including an 8-D Student-t with 3 degrees of freedom and a
+   10-D mixture of 5 Gaussians, and held-out log-likelihood on digits,
+   breast cancer and wine. ``RBIGDestructor()`` with its defaults is
+   compared, in the same run, with the previous default (PCA rotations,
+   unshrunk histograms, total-correlation stopping), with GIS (PyPI
+   ``sinflow``, its defaults, optional) and with the marginal-only and
+   Gaussian models.
+3. ``information``. Entropy, total correlation and mutual information of
+   samples of ``--info-rows`` rows (10,000) from distributions with closed
+   forms, ``--reps`` independent samples each: RBIG with ``return_std=True``
+   (error, mean reported standard error, coverage of the interval
+   ``estimate +- 1.96 std``), Kozachenko-Leonenko entropy and KSG mutual
+   information (PyPI ``infomeasure``, optional; ``k = 4``) and
+   scikit-learn's ``mutual_info_regression`` for one-dimensional pairs, on
+   the same samples, with their times.
 
-Run ``python benchmarks/bench_rbig.py [--quick]``; it prints Markdown tables
-and writes ``benchmarks/results/rbig.json``.
+Run ``python -m benchmarks.bench_rbig [--quick] [--sections ...]``; it prints
+Markdown tables and writes ``benchmarks/results/rbig.json``. Sections not run
+keep their results from the existing JSON file (the Markdown says which
+commit measured them).
 """
 
 import json
 import platform
+import subprocess
+import time
 from functools import partial
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
-from scipy.special import logsumexp
+from scipy import integrate, stats
 
 from destructors import GaussianDestructor, MarginalDestructor, RBIGDestructor
+from destructors.datasets import (
+    Banana,
+    Checkerboard,
+    CorrelatedGaussian,
+    GaussianMixture,
+    GaussianRing,
+    StudentT,
+    TwoMoons,
+    load_benchmark,
+)
+from destructors.information import (
+    _check_sample,
+    _combine,
+    _entropy_estimate,
+    _estimators,
+    _gaussianize,
+    _groups,
+    _tc_estimate,
+)
 
 try:
     from . import _report
 except ImportError:  # run as a script: python benchmarks/bench_rbig.py
     import _report
 
-TITLE = "## RBIG: speed, growth and quality (`python -m benchmarks.bench_rbig`)"
+TITLE = "## RBIG: speed, quality against GIS, information measures (`python -m benchmarks.bench_rbig`)"
 RESULTS = Path(__file__).resolve().parent / "results" / "rbig.json"
+SECTIONS = ("speed", "quality", "information")
 
 
-# ---------------------------------------------------------- known densities
-# Same parameters as destructors.datasets (Banana, GaussianRing,
-# CorrelatedGaussian), kept here so that this script stands alone.
-def banana_sample(n, rng, bend=1.0, scale=0.5):
-    x1 = rng.standard_normal(n)
-    return np.column_stack([x1, bend * (x1**2 - 1) + scale * rng.standard_normal(n)])
+def _commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
-def banana_logpdf(X, bend=1.0, scale=0.5):
-    residual = X[:, 1] - bend * (X[:, 0] ** 2 - 1)
-    return stats.norm.logpdf(X[:, 0]) + stats.norm.logpdf(residual, scale=scale)
-
-
-def _ring_centers(n_components=8, radius=2.0):
-    angles = 2 * np.pi * np.arange(n_components) / n_components
-    return radius * np.column_stack([np.cos(angles), np.sin(angles)])
-
-
-def ring_sample(n, rng, scale=0.2):
-    centers = _ring_centers()
-    return centers[rng.randint(len(centers), size=n)] + scale * rng.standard_normal((n, 2))
-
-
-def ring_logpdf(X, scale=0.2):
-    centers = _ring_centers()
-    sq = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
-    log_norm = np.log(len(centers)) + 2 * (np.log(scale) + 0.5 * np.log(2 * np.pi))
-    return logsumexp(-0.5 * sq / scale**2, axis=1) - log_norm
-
-
-def _gaussian8(n_features=8, seed=0):
-    rng = np.random.RandomState(seed)
-    factor = rng.standard_normal((n_features, n_features))
-    covariance = factor @ factor.T / n_features + 0.1 * np.eye(n_features)
-    return stats.multivariate_normal(np.zeros(n_features), covariance)
-
-
-def gaussian8_sample(n, rng):
-    return _gaussian8().rvs(n, random_state=rng).reshape(n, 8)
-
-
-def gaussian8_logpdf(X):
-    return np.atleast_1d(_gaussian8().logpdf(X))
-
-
+# ------------------------------------------------------------------ quality
 KNOWN = {
-    "banana": (banana_sample, banana_logpdf),
-    "ring of 8 Gaussians": (ring_sample, ring_logpdf),
-    "8-D correlated Gaussian": (gaussian8_sample, gaussian8_logpdf),
+    "8-D Student-t, 3 dof": StudentT(),
+    "10-D mixture of 5 Gaussians": GaussianMixture(),
+    "banana": Banana(),
+    "ring of 8 Gaussians": GaussianRing(),
+    "checkerboard": Checkerboard(),
+    "8-D correlated Gaussian": CorrelatedGaussian(),
+    "two moons": None,  # TwoMoons sized to the draw, as in load_benchmark
 }
+REAL = ("digits", "breast_cancer", "wine")
+
+
+class GIS:
+    """GIS from PyPI ``sinflow`` (Dai & Seljak's sliced iterative flow), with its defaults.
+
+    ``sinflow`` shuffles its input in place and draws from NumPy's global
+    generator: it gets a copy, and the global state is seeded for the fit
+    and restored after it.
+    """
+
+    def __init__(self, random_state=0):
+        self.random_state = random_state
+
+    def fit(self, X):
+        import sinflow
+
+        state = np.random.get_state()
+        np.random.seed(self.random_state)
+        try:
+            self.flow_ = sinflow.Flow(random_state=self.random_state)
+            self.flow_.fit(np.array(X, dtype=np.float64, copy=True))
+        finally:
+            np.random.set_state(state)
+        self.n_layers_ = len(self.flow_.transforms)
+        return self
+
+    def score_samples(self, X):
+        return self.flow_.log_prob(np.asarray(X, dtype=np.float64))
+
+
+def _has(module):
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
 
 
 def _models(random_state=0):
-    return {
-        "RBIG (pca)": RBIGDestructor(random_state=random_state),
-        "RBIG (random)": RBIGDestructor(rotation="random", random_state=random_state),
-        "marginal only": MarginalDestructor(),
-        "Gaussian": GaussianDestructor(),
+    models = {
+        "RBIG (default)": lambda: RBIGDestructor(random_state=random_state),
+        "RBIG (previous default)": lambda: _previous_default(random_state),
+        "marginal only": MarginalDestructor,
+        "Gaussian": GaussianDestructor,
     }
+    if _has("sinflow"):
+        models["GIS (sinflow)"] = lambda: GIS(random_state)
+    return models
 
 
-def quality(n_train, random_state=0, verbose=True):
+def _previous_default(random_state):
+    """The default before issue 18: PCA rotations, unshrunk normal-tailed histograms, TC stopping."""
+    from destructors.marginal import gaussian_view_marginal
+
+    class PreviousDefault(RBIGDestructor):
+        def _templates(self):
+            first, _, rotation = super()._templates()
+            return first, gaussian_view_marginal(), rotation
+
+    return PreviousDefault(rotation="pca", validation_fraction=None, random_state=random_state)
+
+
+def _datasets(n_train, random_state, real=True):
+    for name, density in KNOWN.items():
+        if density is None:
+            density = TwoMoons(n_grid=n_train + n_train // 4)
+        X = density.sample(n_train + n_train // 4, random_state=random_state)
+        yield name, X[:n_train], X[n_train:], density.log_density
+    if real:
+        for name in REAL:
+            data = load_benchmark(name, random_state=random_state)
+            yield name, data.X_train, data.X_test, None
+
+
+def quality(n_train, random_state=0, verbose=True, real=True):
     rows = []
-    for name, (sample, logpdf) in KNOWN.items():
-        rng = np.random.RandomState(random_state)
-        X = sample(n_train + n_train // 4, rng)
-        X_train, X_test = X[:n_train], X[n_train:]
-        truth = float(np.mean(logpdf(X_test)))
-        for model_name, model in _models(random_state).items():
+    models = _models(random_state)
+    for name, X_train, X_test, log_density in _datasets(n_train, random_state, real):
+        truth = float(np.mean(log_density(X_test))) if log_density is not None else None
+        for model_name, make in models.items():
+            model = make()
             fit_seconds, _ = _report.timed(partial(model.fit, X_train))
-            score = float(np.mean(model.score_samples(X_test)))
+            log_q = model.score_samples(X_test)
+            score = float(np.mean(log_q))
             row = {
-                "dataset": name, "model": model_name, "n_train": n_train,
+                "dataset": name, "model": model_name, "n_train": len(X_train), "n_features": X_train.shape[1],
                 "true_log_likelihood": truth, "test_log_likelihood": score,
-                "kl_gap": truth - score, "fit_seconds": fit_seconds,
-                "n_layers": getattr(model, "n_layers_", None),
+                "kl_gap": None if truth is None else truth - score, "fit_seconds": fit_seconds,
+                "n_layers": getattr(model, "n_layers_", None), "n_minus_inf": int(np.sum(~np.isfinite(log_q))),
             }
             rows.append(row)
             if verbose:
-                print(f"{name:>24} {model_name:<14} KL gap {row['kl_gap']:7.4f}  "
-                      f"fit {fit_seconds:6.2f} s", flush=True)
+                gap = "" if truth is None else f"KL gap {row['kl_gap']:8.4f}"
+                print(f"{name:>28} {model_name:<20} log-lik {score:9.4f} {gap} fit {fit_seconds:6.2f} s "
+                      f"layers {row['n_layers']}", flush=True)
     return rows
+
+
+# -------------------------------------------------------------- information
+def _random_covariance(d, rng):
+    """Haar-random eigenvectors; eigenvalues spread geometrically over [0.1, 3]."""
+    Q = stats.ortho_group.rvs(d, random_state=rng)
+    return Q @ np.diag(np.geomspace(0.1, 3.0, d)) @ Q.T
+
+
+def _mixing(d, rng):
+    """Random mixing matrix with singular values in [0.5, 2]."""
+    left, right = stats.ortho_group.rvs(d, random_state=rng), stats.ortho_group.rvs(d, random_state=rng)
+    return left @ np.diag(np.exp(rng.uniform(np.log(0.5), np.log(2.0), d))) @ right
+
+
+def _laplace_combination_entropy(weights):
+    """Entropy of sum_k w_k L_k for independent standard Laplace L_k (partial fractions, quadrature)."""
+    w = np.abs(weights)
+    c = np.array([np.prod([w[k] ** 2 / (w[k] ** 2 - w[m] ** 2) for m in range(w.size) if m != k])
+                  for k in range(w.size)])
+
+    def integrand(x):
+        density = np.sum(c / (2 * w) * np.exp(-x / w))
+        return -density * np.log(density) if density > 0 else 0.0
+
+    return 2 * integrate.quad(integrand, 0, np.inf, limit=200)[0]
+
+
+def _gaussian_truths(cov):
+    scale = np.sqrt(np.diag(cov))
+    return {"entropy": 0.5 * np.linalg.slogdet(2 * np.pi * np.e * cov)[1],
+            "total_correlation": -0.5 * np.linalg.slogdet(cov / np.outer(scale, scale))[1]}
+
+
+def gaussian_case(d):
+    cov = _random_covariance(d, np.random.RandomState(d))
+    return (lambda n, rng: rng.multivariate_normal(np.zeros(d), cov, size=n)), _gaussian_truths(cov)
+
+
+def student_copula_case(d, dof=3.0):
+    """A Student-t copula with exponential marginals: TC is that of the multivariate t."""
+    rng = np.random.RandomState(100 + d)
+    cov = _random_covariance(d, rng)
+    scale = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(scale, scale)
+    t = stats.multivariate_t(np.zeros(d), corr, df=dof)
+    tc = d * stats.t(dof).entropy() - t.entropy()
+
+    def sample(n, rng):
+        return stats.expon.ppf(stats.t(dof).cdf(t.rvs(n, random_state=rng)))
+
+    return sample, {"total_correlation": float(tc)}
+
+
+def uniform_linear_case(d):
+    A = _mixing(d, np.random.RandomState(200 + d))
+    return (lambda n, rng: rng.uniform(size=(n, d)) @ A.T), {"entropy": float(np.linalg.slogdet(A)[1])}
+
+
+def laplace_linear_case(d):
+    A = _mixing(d, np.random.RandomState(300 + d))
+    h = d * (1 + np.log(2)) + np.linalg.slogdet(A)[1]
+    tc = sum(_laplace_combination_entropy(A[j]) for j in range(d)) - h
+    return (lambda n, rng: rng.laplace(size=(n, d)) @ A.T), {"entropy": float(h), "total_correlation": float(tc)}
+
+
+def gaussian_blocks_case(d_x, d_y):
+    cov = _random_covariance(d_x + d_y, np.random.RandomState(400 + d_x + d_y))
+    mi = 0.5 * (np.linalg.slogdet(cov[:d_x, :d_x])[1] + np.linalg.slogdet(cov[d_x:, d_x:])[1]
+                - np.linalg.slogdet(cov)[1])
+    return ((lambda n, rng: rng.multivariate_normal(np.zeros(d_x + d_y), cov, size=n)),
+            {"mutual_information": float(mi)}, d_x)
+
+
+def _information_cases(quick):
+    dims = [5] if quick else [5, 10, 20]
+    cases = [(f"Gaussian, {d}-D", *gaussian_case(d), None) for d in dims]
+    cases += [
+        ("Student-t copula (3 dof), exponential marginals, 5-D", *student_copula_case(5), None),
+        ("uniform under a linear map, 5-D", *uniform_linear_case(5), None),
+        ("Laplace mixed linearly, 5-D", *laplace_linear_case(5), None),
+        ("Gaussian blocks 1 + 1", *gaussian_blocks_case(1, 1)),
+        ("Gaussian blocks 5 + 5", *gaussian_blocks_case(5, 5)),
+    ]
+    return cases
+
+
+def _rbig_entropy_and_tc(X, random_state, n_repeats=3):
+    """Entropy and total correlation with standard errors from the same RBIG fits."""
+    X = _check_sample(X, "X")
+    models = [model.fit(X) for model in _estimators(None, random_state, {}, n_repeats, "benchmark")]
+    tc = _combine(*zip(*[_tc_estimate(model, X) for model in models]), True)
+    h = _combine(*zip(*[_entropy_estimate(model, X) for model in models]), True)
+    return {"entropy": h, "total_correlation": tc}
+
+
+def _peer_estimates(X, split):
+    """Kozachenko-Leonenko entropy, KSG mutual information, scikit-learn's 1-D MI; with times."""
+    out = {}
+    if split is None and _has("infomeasure"):
+        import infomeasure as im
+
+        start = time.perf_counter()
+        out["entropy"] = ("Kozachenko-Leonenko (infomeasure, k=4)",
+                          float(im.entropy(X, approach="metric", k=4, base="e")), time.perf_counter() - start)
+    if split is not None:
+        if _has("infomeasure"):
+            import infomeasure as im
+
+            start = time.perf_counter()
+            value = float(im.mutual_information(X[:, :split], X[:, split:], approach="metric", k=4, base="e"))
+            out["mutual_information"] = ("KSG (infomeasure, k=4)", value, time.perf_counter() - start)
+        if split == 1 and X.shape[1] == 2:
+            from sklearn.feature_selection import mutual_info_regression
+
+            start = time.perf_counter()
+            value = float(mutual_info_regression(X[:, :1], X[:, 1], n_neighbors=4, random_state=0)[0])
+            out["mutual_information_sklearn"] = ("KSG (sklearn mutual_info_regression, k=4)", value,
+                                                 time.perf_counter() - start)
+    return out
+
+
+def information(n_rows, n_reps, quick=False, verbose=True):
+    rows = []
+    for case, sample, truths, split in _information_cases(quick):
+        for rep in range(n_reps):
+            rng = np.random.RandomState(1000 * rep + 7)
+            X = sample(n_rows, rng)
+            start = time.perf_counter()
+            if split is None:
+                estimates = _rbig_entropy_and_tc(X, random_state=rep)
+            else:
+                from destructors import mutual_information
+
+                estimates = {"mutual_information": mutual_information(
+                    X[:, :split], X[:, split:], random_state=rep, return_std=True)}
+            seconds = time.perf_counter() - start
+            peers = _peer_estimates(X, split)
+            for measure, truth in truths.items():
+                value, std = estimates[measure]
+                row = {"case": case, "measure": measure, "rep": rep, "n": n_rows, "d": X.shape[1],
+                       "truth": truth, "estimator": "RBIG", "estimate": value, "std": std,
+                       "covered": bool(abs(value - truth) <= 1.96 * std), "seconds": seconds}
+                rows.append(row)
+                for key, (name, peer_value, peer_seconds) in peers.items():
+                    if key.startswith(measure):
+                        rows.append({"case": case, "measure": measure, "rep": rep, "n": n_rows,
+                                     "d": X.shape[1], "truth": truth, "estimator": name,
+                                     "estimate": peer_value, "std": None, "covered": None,
+                                     "seconds": peer_seconds})
+                if verbose:
+                    others = "  ".join(f"{name.split(' (')[0]} {v:.4f}" for key, (name, v, _) in peers.items()
+                                       if key.startswith(measure))
+                    print(f"{case:<52} {measure:<18} rep {rep}: truth {truth:8.4f} RBIG {value:8.4f} "
+                          f"+- {std:.4f} ({seconds:5.1f} s)  {others}", flush=True)
+    return rows
+
+
+def information_summary(rows):
+    """Per case, measure and estimator: mean absolute error, its ratio to the truth, coverage, time."""
+    keys = list(dict.fromkeys((r["case"], r["measure"], r["estimator"]) for r in rows))
+    out = []
+    for case, measure, estimator in keys:
+        block = [r for r in rows if (r["case"], r["measure"], r["estimator"]) == (case, measure, estimator)]
+        errors = np.array([r["estimate"] - r["truth"] for r in block])
+        truth = block[0]["truth"]
+        entry = {"case": case, "measure": measure, "estimator": estimator, "d": block[0]["d"],
+                 "reps": len(block), "truth": truth, "mean_error": float(errors.mean()),
+                 "mean_abs_error": float(np.abs(errors).mean()),
+                 "max_abs_error": float(np.abs(errors).max()),
+                 "within_5pct_or_0.02": int(np.sum(np.abs(errors) <= max(0.05 * abs(truth), 0.02))),
+                 "mean_seconds": float(np.mean([r["seconds"] for r in block]))}
+        if block[0]["std"] is not None:
+            entry["mean_std"] = float(np.mean([r["std"] for r in block]))
+            entry["coverage"] = float(np.mean([r["covered"] for r in block]))
+        out.append(entry)
+    return out
 
 
 # -------------------------------------------------------------------- speed
@@ -144,7 +389,7 @@ def speed(sizes, dims, n_layers, random_state=0, verbose=True):
             X = _speed_data(n, d, rng)
             repeats = 3 if n * d <= 10**5 else 1
             floor = _report.floor_seconds(X)
-            model = RBIGDestructor(n_layers=n_layers, random_state=random_state)
+            model = RBIGDestructor(rotation="pca", n_layers=n_layers, random_state=random_state)
             fit_s, _ = _report.timed(partial(model.fit, X), repeats)
             transform_s, _ = _report.timed(partial(model.transform, X), repeats)
             score_s, _ = _report.timed(partial(model.score_samples, X), repeats)
@@ -182,11 +427,12 @@ def growth(rows):
     return out
 
 
-def markdown(speed_rows, growth_rows, quality_rows):
+def _speed_markdown(speed_rows, growth_rows, commits):
     lines = [
         "### RBIG speed (histogram marginals, PCA rotations)", "",
-        (f"Fit includes the noise-floor simulation of `tol=\"auto\"`; the floor is one n x d matmul "
-         f"plus one `np.interp` per feature ({_report.FLOOR_KNOTS} knots), measured in the same run."), "",
+        (f"Measured at commit {commits.get('speed', '?')}. Fit includes the noise-floor simulation of "
+         f"`tol=\"auto\"`; the floor is one n x d matmul plus one `np.interp` per feature "
+         f"({_report.FLOOR_KNOTS} knots), measured in the same run."), "",
         "| n | d | iterations | fit s | transform s | score_samples s | floor s | iteration / floor | fit per iteration / floor |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -202,47 +448,99 @@ def markdown(speed_rows, growth_rows, quality_rows):
         for g in growth_rows:
             lines.append(f"| {g['d']} | {g['fit_exponent']:.2f} | {g['transform_exponent']:.2f} | "
                          f"{g['score_samples_exponent']:.2f} | {g['floor_exponent']:.2f} |")
-    lines += ["", "### RBIG quality on known densities (KL gap = mean log p_true - log q, held out)", "",
-              "| data | model | n_train | true log-lik | test log-lik | KL gap | iterations | fit s |",
-              "|---|---|---|---|---|---|---|---|"]
+    return lines
+
+
+def _quality_markdown(quality_rows, commits):
+    lines = ["", "### Held-out quality: RBIG against GIS (KL gap = mean log p_true - log q, held out; lower is better)", "",
+             (f"Measured at commit {commits.get('quality', '?')}, all models in the same run on the same rows. "
+              "Real data sets have no true density: compare the held-out log-likelihoods (higher is better)."), "",
+             "| data | model | n_train | d | true log-lik | test log-lik | KL gap | iterations | fit s |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in quality_rows:
         layers = "" if r["n_layers"] is None else r["n_layers"]
+        truth = "" if r["true_log_likelihood"] is None else f"{r['true_log_likelihood']:.3f}"
+        gap = "" if r["kl_gap"] is None else f"{r['kl_gap']:.4f}"
         lines.append(
-            f"| {r['dataset']} | {r['model']} | {r['n_train']:,} | {r['true_log_likelihood']:.3f} | "
-            f"{r['test_log_likelihood']:.3f} | {r['kl_gap']:.4f} | {layers} | {r['fit_seconds']:.2f} |"
+            f"| {r['dataset']} | {r['model']} | {r['n_train']:,} | {r.get('n_features', '')} | {truth} | "
+            f"{r['test_log_likelihood']:.3f} | {gap} | {layers} | {r['fit_seconds']:.2f} |"
         )
+    return lines
+
+
+def _information_markdown(summary, commits, n_rows):
+    lines = ["", "### Information measures against closed forms", "",
+             (f"Measured at commit {commits.get('information', '?')}: {n_rows:,} rows per sample, the same "
+              "samples for every estimator. RBIG: `return_std=True` (3 seeds); coverage is the share of "
+              "samples whose interval estimate +- 1.96 std holds the truth. Error: estimate - truth "
+              "(mean over samples; mean of absolute values). 'Within' counts samples within 5% or 0.02 nats."), "",
+             "| case | measure | estimator | d | truth | mean error | mean abs error | within | mean std | coverage | s per estimate |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for e in summary:
+        std = f"{e['mean_std']:.4f}" if "mean_std" in e else ""
+        coverage = f"{e['coverage']:.0%}" if "coverage" in e else ""
+        lines.append(
+            f"| {e['case']} | {e['measure'].replace('_', ' ')} | {e['estimator']} | {e['d']} | {e['truth']:.4f} | "
+            f"{e['mean_error']:+.4f} | {e['mean_abs_error']:.4f} | {e['within_5pct_or_0.02']}/{e['reps']} | {std} | "
+            f"{coverage} | {e['mean_seconds']:.2f} |"
+        )
+    return lines
+
+
+def markdown(results):
+    commits = results.get("commits", {})
+    lines = []
+    if results.get("speed"):
+        lines += _speed_markdown(results["speed"], results.get("growth", []), commits)
+    if results.get("quality"):
+        lines += _quality_markdown(results["quality"], commits)
+    if results.get("information_summary"):
+        lines += _information_markdown(results["information_summary"], commits, results.get("information_rows", 0))
     return "\n".join(lines)
 
 
 def main(argv=None):
     parser = _report.family_parser(__doc__, RESULTS)
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                        help="sections to run; the others keep their results from --output")
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="numbers of rows (default 1e4 1e5 1e6)")
     parser.add_argument("--dims", type=int, nargs="+", default=None, help="numbers of features (default 2 10 50)")
     parser.add_argument("--n-layers", type=int, default=5, help="RBIG iterations in the speed runs")
     parser.add_argument("--n-train", type=int, default=None, help="training rows of the quality runs (default 20000)")
+    parser.add_argument("--info-rows", type=int, default=None, help="rows per information sample (default 10000)")
+    parser.add_argument("--reps", type=int, default=None, help="samples per information case (default 10)")
     args = parser.parse_args(argv)
     if args.render is not None:
         results = _report.load(args.render)
-        table = markdown(results["speed"], results["growth"], results["quality"])
-        print(_report.write_markdown(args.render, table, TITLE))
+        print(_report.write_markdown(args.render, markdown(results), TITLE))
         return 0
 
-    sizes = args.sizes or ([1000, 10_000] if args.quick else [10_000, 100_000, 1_000_000])
-    dims = args.dims or ([2, 10] if args.quick else [2, 10, 50])
-    n_train = args.n_train or (2000 if args.quick else 20_000)
-
-    speed_rows = speed(sizes, dims, args.n_layers)
-    growth_rows = growth(speed_rows)
-    quality_rows = quality(n_train)
-    table = markdown(speed_rows, growth_rows, quality_rows)
+    results = _report.load(args.output) if args.output.exists() else {}
+    results.update({"benchmark": "rbig", "quick": args.quick, "machine": platform.platform(),
+                    "processor": platform.processor()})
+    commits = dict(results.get("commits", {}))
+    if "speed" in args.sections:
+        sizes = args.sizes or ([1000, 10_000] if args.quick else [10_000, 100_000, 1_000_000])
+        dims = args.dims or ([2, 10] if args.quick else [2, 10, 50])
+        results["speed"] = speed(sizes, dims, args.n_layers)
+        results["growth"] = growth(results["speed"])
+        commits["speed"] = _commit()
+    if "quality" in args.sections:
+        results["quality"] = quality(args.n_train or (2000 if args.quick else 20_000), real=not args.quick)
+        commits["quality"] = _commit()
+    if "information" in args.sections:
+        n_rows = args.info_rows or (2000 if args.quick else 10_000)
+        rows = information(n_rows, args.reps or (2 if args.quick else 10), quick=args.quick)
+        results["information"] = rows
+        results["information_rows"] = n_rows
+        results["information_summary"] = information_summary(rows)
+        commits["information"] = _commit()
+    results["commits"] = commits
+    table = markdown(results)
     print()
     print(table)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({
-        "benchmark": "rbig", "quick": args.quick, "machine": platform.platform(),
-        "processor": platform.processor(), "speed": speed_rows, "growth": growth_rows,
-        "quality": quality_rows,
-    }, indent=2))
+    args.output.write_text(json.dumps(results, indent=2))
     _report.write_markdown(args.output, table, TITLE)
     return 0
 

@@ -1,11 +1,14 @@
-"""Scaling benchmark: time and peak memory against n and d, relative to a NumPy floor.
+"""Scaling benchmark: time and peak memory against the number of rows, relative to a NumPy floor.
 
-For each number of rows ``n`` and of features ``d`` (default ``n`` in
-{1e4, 1e5, 1e6}, ``d`` in {2, 10, 50}; ``--quick``: ``n`` in {1e4, 3e4},
-``d`` in {2, 10}), the default model ``DeepDestructor(random_state=0)`` and
-``RBIGDestructor(random_state=0)`` are fitted on correlated, skewed data of
-that shape, then ``transform`` and ``score_samples`` are run on the same
-rows. Reported per cell:
+For each data set (two moons, ``make_moons`` with noise 0.05, 2-D; and
+correlated, skewed 10-D data) and number of rows ``n`` (default ``n`` in
+{2e4, 1e5, 3e5, 1e6}; ``--quick``: {1e4, 3e4}), the default model
+``DeepDestructor(random_state=0)`` and ``RBIGDestructor(random_state=0)``
+are fitted on ``n`` rows, then ``transform`` and ``score_samples`` are run
+on the same rows. Targets for the default model between 20,000 and
+1,000,000 rows: fit time growing at most linearly (exponent <= 1.1) and a
+fit's peak memory at most 10x the training array at 1,000,000 rows.
+Reported per cell:
 
 - wall-clock seconds of fit, transform and score_samples (untraced runs;
   best of three when ``n * d <= 1e5``);
@@ -26,7 +29,7 @@ Every run, the floor's included, uses ``--blas-threads`` BLAS threads (default
 the floor's 1e6 x 2 matmul six times slower than single-threaded.
 
 The growth exponent in ``n`` is the least-squares slope of log time against
-log n per model and ``d`` (1 is linear; the target is at most 1.1).
+log n per model and data set (1 is linear; the target is at most 1.1).
 
 Cells are capped. Before a cell runs, the time of its fit, transform and
 score_samples is predicted linearly in ``n`` from the previous ``n`` of the
@@ -42,7 +45,8 @@ measured.
 
 Run ``python benchmarks/bench_scaling.py [--quick] [--max-seconds S]``; it
 prints a Markdown table and writes ``benchmarks/results/scaling.json`` and
-``benchmarks/results/scaling.md``.
+``benchmarks/results/scaling.md``. The full run takes about an hour on a
+shared 2-core machine: run it with ``nice``.
 """
 
 import argparse
@@ -58,6 +62,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from sklearn.datasets import make_moons
+
 from destructors import DeepDestructor, RBIGDestructor
 
 try:
@@ -70,11 +76,19 @@ MODELS = {
     "DeepDestructor": lambda: DeepDestructor(random_state=0),
     "RBIGDestructor": lambda: RBIGDestructor(random_state=0),
 }
+DATASETS = {
+    "two_moons": lambda n: make_moons(n, noise=0.05, random_state=0)[0],
+    "skewed_10d": lambda n: _report.skewed_data(n, 10),
+}
+# Largest fit peak memory, as a multiple of the training array, at the largest n.
+MEMORY_TARGET = 10.0
+EXPONENT_TARGET = 1.1
 
 
-def run_cell(name, n, d, max_seconds, small_model=None):
-    """Measure one model on one (n, d) cell; return the row and the fitted model."""
-    X = _report.skewed_data(n, d)
+def run_cell(name, n, data, max_seconds, small_model=None):
+    """Measure one model on one (data set, n) cell; return the row and the fitted model."""
+    X = DATASETS[data](n)
+    d = X.shape[1]
     repeats = 3 if n * d <= 10**5 else 1
     floor = _report.floor_seconds(X)
     model = MODELS[name]()
@@ -83,7 +97,7 @@ def run_cell(name, n, d, max_seconds, small_model=None):
     score_s, _ = _report.timed(lambda: model.score_samples(X), repeats)
     input_bytes = X.nbytes
     row = {
-        "model": name, "n": n, "d": d, "status": "measured",
+        "model": name, "data": data, "n": n, "d": d, "status": "measured",
         "n_layers": len(model.layers_), "floor_seconds": floor,
         "fit_seconds": fit_s, "transform_seconds": transform_s, "score_samples_seconds": score_s,
         "fit_over_floor": fit_s / floor, "transform_over_floor": transform_s / floor,
@@ -106,17 +120,18 @@ def run_cell(name, n, d, max_seconds, small_model=None):
 
 
 def growth(rows):
-    """Least-squares slope of log time against log n, per model and d."""
+    """Least-squares slope of log time against log n, per model and data set."""
     out = []
     keys = ("fit_seconds", "transform_seconds", "score_samples_seconds",
             "fixed_model_score_seconds", "floor_seconds")
     for name in dict.fromkeys(r["model"] for r in rows):
-        for d in dict.fromkeys(r["d"] for r in rows):
-            block = [r for r in rows if r["model"] == name and r["d"] == d and r["status"] == "measured"]
+        for data in dict.fromkeys(r["data"] for r in rows):
+            block = [r for r in rows if r["model"] == name and r["data"] == data and r["status"] == "measured"]
             if len(block) < 2:
                 continue
             log_n = np.log([r["n"] for r in block])
-            entry = {"model": name, "d": d, "n": [r["n"] for r in block]}
+            entry = {"model": name, "data": data, "d": block[0]["d"], "n": [r["n"] for r in block],
+                     "largest_fit_peak_over_input": block[-1]["fit_peak_over_input"]}
             for key in keys:
                 slope = np.polyfit(log_n, np.log([r[key] for r in block]), 1)[0]
                 entry[key.replace("_seconds", "_exponent")] = float(slope)
@@ -130,15 +145,15 @@ def _fmt(value, spec):
 
 def markdown(rows, growth_rows, max_seconds):
     lines = [
-        "### Scaling: time and peak memory against n and d", "",
+        "### Scaling: time and peak memory against the number of rows", "",
         (f"Floor: one n x d matmul plus one `np.interp` per feature ({_report.FLOOR_KNOTS} knots), "
          "measured in the same run on the same array; `/ floor` columns are time ratios to it. "
          "Peaks are tracemalloc peaks, also as multiples of the n x d float64 input. "
          "\"fixed-model score\" scores the n rows with the model fitted at the smallest n."), "",
-        ("| model | n | d | layers | fit s | transform s | score s | floor s | fit / floor | "
+        ("| model | data | n | d | layers | fit s | transform s | score s | floor s | fit / floor | "
          "transform / floor | score / floor | fixed-model score / floor | fit peak MiB (x input) | "
          "transform peak MiB (x input) | score peak MiB (x input) |"),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     skipped = []
     for r in rows:
@@ -151,7 +166,7 @@ def markdown(rows, growth_rows, max_seconds):
             for k in ("fit", "transform", "score_samples")
         ]
         lines.append(
-            f"| {r['model']} | {r['n']:,} | {r['d']} | {r['n_layers']} | {r['fit_seconds']:.2f} | "
+            f"| {r['model']} | {r['data']} | {r['n']:,} | {r['d']} | {r['n_layers']} | {r['fit_seconds']:.2f} | "
             f"{r['transform_seconds']:.3f} | {r['score_samples_seconds']:.3f} | {r['floor_seconds']:.4f} | "
             f"{r['fit_over_floor']:.0f} | {r['transform_over_floor']:.1f} | "
             f"{r['score_samples_over_floor']:.1f} | {r['fixed_model_score_over_floor']:.1f} | "
@@ -159,22 +174,26 @@ def markdown(rows, growth_rows, max_seconds):
         )
     if growth_rows:
         lines += [
-            "", "Growth exponent in n (slope of log time against log n; 1 is linear, target <= 1.1):", "",
-            "| model | d | n measured | fit | transform | score_samples | fixed-model score | floor |",
-            "|---|---|---|---|---|---|---|---|",
+            "", (f"Growth exponent in n (slope of log time against log n; 1 is linear, target <= "
+                 f"{EXPONENT_TARGET} for the fit of the default model) and the fit's peak memory at the largest "
+                 f"n (target <= {MEMORY_TARGET:g}x the training array):"), "",
+            "| model | data | n measured | fit | transform | score_samples | fixed-model score | floor | "
+            "fit peak at largest n (x input) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for g in growth_rows:
+            peak = g["largest_fit_peak_over_input"]
             lines.append(
-                f"| {g['model']} | {g['d']} | {', '.join(f'{n:,}' for n in g['n'])} | "
+                f"| {g['model']} | {g['data']} | {', '.join(f'{n:,}' for n in g['n'])} | "
                 f"{g['fit_exponent']:.2f} | {g['transform_exponent']:.2f} | "
                 f"{g['score_samples_exponent']:.2f} | {g['fixed_model_score_exponent']:.2f} | "
-                f"{g['floor_exponent']:.2f} |"
+                f"{g['floor_exponent']:.2f} | {_fmt(peak, '.1f')} |"
             )
     if skipped:
         lines += ["", (f"Cells not measured (`--max-seconds {max_seconds:g}`: skipped when predicted "
                        "to take longer, stopped when still running after three times as long):"), ""]
         for r in skipped:
-            lines.append(f"- {r['model']}, n = {r['n']:,}, d = {r['d']}: {r['reason']}")
+            lines.append(f"- {r['model']}, {r['data']}, n = {r['n']:,}: {r['reason']}")
     return "\n".join(lines)
 
 
@@ -182,20 +201,20 @@ def _core_seconds(row):
     return row["fit_seconds"] + row["transform_seconds"] + row["score_samples_seconds"]
 
 
-def _cell_process(results, name, n, d, max_seconds, small_model_bytes, return_model, blas_threads):
+def _cell_process(results, name, n, data, max_seconds, small_model_bytes, return_model, blas_threads):
     small_model = None if small_model_bytes is None else pickle.loads(small_model_bytes)
     with threadpool_limits(limits=blas_threads, user_api="blas"):
-        row, model = run_cell(name, n, d, max_seconds, small_model)
+        row, model = run_cell(name, n, data, max_seconds, small_model)
     results.put((row, pickle.dumps(model) if return_model else None))
 
 
-def _run_isolated(name, n, d, max_seconds, small_model_bytes, timeout, blas_threads):
+def _run_isolated(name, n, data, max_seconds, small_model_bytes, timeout, blas_threads):
     """Run a cell in a fresh process; ``(None, None)`` if it is still running after ``timeout`` s."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     process = context.Process(
         target=_cell_process,
-        args=(results, name, n, d, max_seconds, small_model_bytes, small_model_bytes is None, blas_threads),
+        args=(results, name, n, data, max_seconds, small_model_bytes, small_model_bytes is None, blas_threads),
         daemon=True,
     )
     process.start()
@@ -209,25 +228,25 @@ def _run_isolated(name, n, d, max_seconds, small_model_bytes, timeout, blas_thre
     return row, model_bytes
 
 
-def _skip(name, n, d, reason, **extra):
-    return {"model": name, "n": n, "d": d, "status": "skipped", "reason": reason, **extra}
+def _skip(name, n, data, reason, **extra):
+    return {"model": name, "n": n, "data": data, "status": "skipped", "reason": reason, **extra}
 
 
-def run(sizes, dims, models, max_seconds, isolate=True, blas_threads=1, verbose=True, on_cell=None):
+def run(sizes, datasets, models, max_seconds, isolate=True, blas_threads=1, verbose=True, on_cell=None):
     """Measure every cell; ``on_cell(rows)`` is called after each one (to save partial results)."""
     rows = []
-    for d in dims:
+    for data in datasets:
         for name in models:
             previous, small_model = None, None
             for n in sorted(sizes):
                 start = time.perf_counter()
                 if previous is not None and previous["status"] != "measured":
-                    rows.append(_skip(name, n, d, f"a smaller n was not measured ({previous['n']:,} rows)"))
+                    rows.append(_skip(name, n, data, f"a smaller n was not measured ({previous['n']:,} rows)"))
                 elif previous is not None and _core_seconds(previous) * n / previous["n"] > max_seconds:
                     measured = _core_seconds(previous)
                     predicted = measured * n / previous["n"]
                     rows.append(_skip(
-                        name, n, d,
+                        name, n, data,
                         f"fit + transform + score_samples predicted to take {predicted:.0f} s "
                         f"(linear in n from {measured:.0f} s at n = {previous['n']:,}), "
                         f"more than {max_seconds:g} s",
@@ -235,16 +254,16 @@ def run(sizes, dims, models, max_seconds, isolate=True, blas_threads=1, verbose=
                     ))
                 elif isolate:
                     timeout = 3 * max_seconds
-                    row, model_bytes = _run_isolated(name, n, d, max_seconds, small_model, timeout, blas_threads)
+                    row, model_bytes = _run_isolated(name, n, data, max_seconds, small_model, timeout, blas_threads)
                     if row is None:
-                        rows.append(_skip(name, n, d, f"stopped: the cell was still running after {timeout:g} s"))
+                        rows.append(_skip(name, n, data, f"stopped: the cell was still running after {timeout:g} s"))
                     else:
                         small_model = small_model or model_bytes
                         rows.append(row)
                 else:
                     with threadpool_limits(limits=blas_threads, user_api="blas"):
                         row, model = run_cell(
-                            name, n, d, max_seconds, None if small_model is None else pickle.loads(small_model)
+                            name, n, data, max_seconds, None if small_model is None else pickle.loads(small_model)
                         )
                     small_model = small_model or pickle.dumps(model)
                     rows.append(row)
@@ -254,14 +273,14 @@ def run(sizes, dims, models, max_seconds, isolate=True, blas_threads=1, verbose=
                 row["cell_seconds"] = time.perf_counter() - start
                 if verbose and row["status"] == "measured":
                     print(
-                        f"{name:>15} n={n:>8} d={d:>3}  layers {row['n_layers']:>3}  fit {row['fit_seconds']:8.2f} s  "
+                        f"{name:>15} n={n:>8} {data:>11}  layers {row['n_layers']:>3}  fit {row['fit_seconds']:8.2f} s  "
                         f"transform {row['transform_seconds']:7.3f} s  score {row['score_samples_seconds']:7.3f} s  "
                         f"floor {row['floor_seconds']:7.4f} s  score peak x input "
                         f"{row['score_samples_peak_over_input']:.1f}  (cell {row['cell_seconds']:.0f} s)",
                         flush=True,
                     )
                 elif verbose:
-                    print(f"{name:>15} n={n:>8} d={d:>3}  skipped: {row['reason']}", flush=True)
+                    print(f"{name:>15} n={n:>8} {data:>11}  skipped: {row['reason']}", flush=True)
                 if on_cell is not None:
                     on_cell(rows)
     return rows
@@ -269,9 +288,10 @@ def run(sizes, dims, models, max_seconds, isolate=True, blas_threads=1, verbose=
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: n in {1e4, 3e4}, d in {2, 10}")
-    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="numbers of rows (default 1e4 1e5 1e6)")
-    parser.add_argument("--dims", type=int, nargs="+", default=None, help="numbers of features (default 2 10 50)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: n in {1e4, 3e4}")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None,
+                        help="numbers of rows (default 2e4 1e5 3e5 1e6)")
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="skip a cell whose fit + transform + score_samples is predicted to take "
@@ -284,8 +304,7 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of scaling.json and scaling.md")
     args = parser.parse_args(argv)
 
-    sizes = args.sizes or ([10_000, 30_000] if args.quick else [10_000, 100_000, 1_000_000])
-    dims = args.dims or ([2, 10] if args.quick else [2, 10, 50])
+    sizes = args.sizes or ([10_000, 30_000] if args.quick else [20_000, 100_000, 300_000, 1_000_000])
     max_seconds = args.max_seconds or (20.0 if args.quick else 300.0)
     args.in_process = args.in_process or args.quick
 
@@ -305,7 +324,7 @@ def main(argv=None):
         }, indent=2))
         return table
 
-    rows = run(sizes, dims, args.models, max_seconds, isolate=not args.in_process,
+    rows = run(sizes, args.datasets, args.models, max_seconds, isolate=not args.in_process,
                blas_threads=args.blas_threads, on_cell=save)
     print()
     print(save(rows))

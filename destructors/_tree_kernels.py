@@ -116,7 +116,7 @@ def box_log_density(count, n_rows, log_volume, uniform_weight):
 
 def grow_tree(
     U, *, splitter, max_leaf_nodes, min_samples_leaf, max_depth, rng,
-    valid=None, uniform_weight=0.0, min_patience=100,
+    valid=None, uniform_weight=0.0, min_patience=20,
 ):
     """Grow a density tree on rows ``U`` of the unit cube, best node first.
 

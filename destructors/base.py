@@ -144,12 +144,12 @@ class BaseDestructor(
         """Return the input that maps to the Gaussian-view output ``Z``."""
 
     def _fit_forward(self, X):
-        """Fit, then return the forward pass of the training data.
+        """Fit, then return the forward pass of the training data (in chunks of rows).
 
         Composites override this to reuse the values computed while fitting.
         """
         self._fit(X)
-        return self._forward(X)
+        return self._map_rows(self._forward, X)
 
     def _cells_integrate_exactly(self):
         """Whether the density after the cell layer is constant inside every cell.
@@ -166,6 +166,15 @@ class BaseDestructor(
         the refit reuses the choice instead of searching again.
         """
         return {}
+
+    def _warm_start_from(self, fitted):
+        """Start the next fit from ``fitted``, this layer's template fitted on part of the same rows.
+
+        A stack that refits a layer on all rows calls this on the clone
+        after setting :meth:`_resolved_params`; a layer whose fit is an
+        iterative optimization (EM) may start from ``fitted``'s solution.
+        The start serves the next fit only. The default does nothing.
+        """
 
     def _fit_layer(self, X):
         """Fit as a layer of a stack: no input validation, returns ``(Z, log_det)``."""
@@ -261,6 +270,9 @@ class BaseDestructor(
     def _map_rows(self, func, X, copies=1):
         """Apply a row-independent ``func`` to ``X`` chunk by chunk.
 
+        ``func`` returns an array, or a tuple of arrays (such as ``_forward``'s
+        ``(Z, log_det)``), with one row per row of its input. The outputs are
+        filled in place chunk by chunk, so the chunks are never held twice.
         ``copies``: how many layer-space rows ``func`` makes of each row.
         """
         n_rows, n_features = X.shape
@@ -268,7 +280,15 @@ class BaseDestructor(
         chunk = max(1, int(get_config()["working_memory"] * 2**20 // row_bytes))
         if chunk >= n_rows:
             return func(X)
-        return np.concatenate([func(X[batch]) for batch in gen_batches(n_rows, chunk)])
+        outputs = None
+        for batch in gen_batches(n_rows, chunk):
+            part = func(X[batch])
+            parts = part if isinstance(part, tuple) else (part,)
+            if outputs is None:
+                outputs = tuple(np.empty((n_rows,) + p.shape[1:], dtype=p.dtype) for p in parts)
+            for output, p in zip(outputs, parts):
+                output[batch] = p
+        return outputs if isinstance(part, tuple) else outputs[0]
 
     def _log_mass_density(self, X, **forward_kwargs):
         """Log density of layer-space rows, or with cells their log cell probability times density."""

@@ -47,7 +47,10 @@ rows:
 - :class:`~destructors.IdentityDestructor`,
   :class:`~destructors.CompositeDestructor` of supported steps, and
   :class:`~destructors.RBIGDestructor` with supported templates (the RBIG and
-  marginal/rotation stacks). With a numeric ``tol`` an RBIG fit draws its
+  marginal/rotation stacks) whose depth is fixed or set by the
+  total-correlation rule (``validation_fraction=None``; the default depth
+  search on held-out rows and the default sliced rotations are in-memory
+  only, so pass ``rotation="pca"`` or ``"random"``). With a numeric ``tol`` an RBIG fit draws its
   random rotations exactly as the in-memory fit does; its total-correlation
   reductions are means of per-block sums, equal to rounding. With
   ``tol="auto"`` the noise-floor data are drawn on the workers from a seed of
@@ -760,6 +763,12 @@ def _check_supported(layer):
         for _, step in layer.steps:
             _check_supported(step)
     elif isinstance(layer, RBIGDestructor):
+        if layer.n_layers == "auto" and layer.validation_fraction is not None:
+            raise ValueError(
+                "destructors.dask.fit chooses the depth of an RBIGDestructor by its "
+                "total-correlation rule only: pass validation_fraction=None (or a fixed "
+                f"n_layers), and rotation='pca' or 'random'. {_FIT_IN_MEMORY}"
+            )
         for template in layer._templates():
             _check_supported(template)
     elif isinstance(layer, MarginalDestructor):
@@ -822,7 +831,7 @@ def fit(estimator, X, y=None):
     ::
 
         from destructors import RBIGDestructor
-        model = destructors.dask.fit(RBIGDestructor(tol=0.0, random_state=0), X_dask)
+        model = destructors.dask.fit(RBIGDestructor(rotation="pca", validation_fraction=None, tol=0.0, random_state=0), X_dask)
         model.score(X_small_in_memory)
     """
     if not isinstance(estimator, BaseDestructor):

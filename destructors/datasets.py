@@ -24,7 +24,9 @@ __all__ = [
     "Banana",
     "Checkerboard",
     "CorrelatedGaussian",
+    "GaussianMixture",
     "GaussianRing",
+    "StudentT",
     "TwoMoons",
     "BENCHMARKS",
     "load_benchmark",
@@ -223,6 +225,99 @@ class CorrelatedGaussian(KnownDensity):
 
     def _log_density(self, X):
         return np.atleast_1d(self._distribution().logpdf(X))
+
+
+def _correlated_covariance(n_features, seed):
+    """The fixed random covariance of :class:`CorrelatedGaussian`: ``F F^T / d + 0.1 I``."""
+    rng = np.random.RandomState(seed)
+    factor = rng.standard_normal((n_features, n_features))
+    return factor @ factor.T / n_features + 0.1 * np.eye(n_features)
+
+
+class StudentT(KnownDensity):
+    """A multivariate Student-t with a fixed random correlated scale matrix.
+
+    Heavy tails in every direction and dependence that no rotation removes:
+    ``x = z / sqrt(w / dof)`` with ``z ~ N(0, S)`` and ``w ~ chi2(dof)``, so
+    the features share one random scale. ``S`` is the covariance of
+    :class:`CorrelatedGaussian` with the same ``n_features`` and ``seed``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from destructors.datasets import StudentT
+    >>> t = StudentT()
+    >>> X = t.sample(2000, random_state=0)
+    >>> X.shape, bool(np.all(np.isfinite(t.log_density(X))))
+    ((2000, 8), True)
+    """
+
+    name = "8-D Student-t, 3 dof"
+
+    def __init__(self, n_features=8, dof=3.0, seed=0):
+        self.n_features = n_features
+        self.dof = dof
+        self.seed = seed
+
+    def _distribution(self):
+        shape = _correlated_covariance(self.n_features, self.seed)
+        return stats.multivariate_t(np.zeros(self.n_features), shape, df=self.dof)
+
+    def _sample(self, n, rng):
+        return self._distribution().rvs(n, random_state=rng).reshape(n, self.n_features)
+
+    def _log_density(self, X):
+        return np.atleast_1d(self._distribution().logpdf(X))
+
+
+class GaussianMixture(KnownDensity):
+    """An equal-weight mixture of Gaussians with fixed random means and covariances.
+
+    Each component has its mean drawn from ``N(0, spread^2 I)`` and a
+    covariance ``F F^T / d + 0.05 I`` with a standard normal ``F``, all from
+    ``seed``: separated, elongated clusters in random orientations, the
+    multimodal case of the benchmarks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from destructors.datasets import GaussianMixture
+    >>> mixture = GaussianMixture()
+    >>> X = mixture.sample(2000, random_state=0)
+    >>> X.shape, bool(np.all(np.isfinite(mixture.log_density(X))))
+    ((2000, 10), True)
+    """
+
+    name = "10-D mixture of 5 Gaussians"
+
+    def __init__(self, n_features=10, n_components=5, spread=2.0, seed=0):
+        self.n_features = n_features
+        self.n_components = n_components
+        self.spread = spread
+        self.seed = seed
+
+    def _components(self):
+        rng = np.random.RandomState(self.seed)
+        d = self.n_features
+        means = self.spread * rng.standard_normal((self.n_components, d))
+        factors = rng.standard_normal((self.n_components, d, d))
+        covariances = factors @ factors.transpose(0, 2, 1) / d + 0.05 * np.eye(d)
+        return means, covariances
+
+    def _sample(self, n, rng):
+        means, covariances = self._components()
+        labels = rng.randint(self.n_components, size=n)
+        noise = rng.standard_normal((n, self.n_features))
+        cholesky = np.linalg.cholesky(covariances)
+        return means[labels] + np.einsum("nij,nj->ni", cholesky[labels], noise)
+
+    def _log_density(self, X):
+        means, covariances = self._components()
+        log_components = np.column_stack([
+            stats.multivariate_normal(mean, covariance).logpdf(X)
+            for mean, covariance in zip(means, covariances)
+        ])
+        return logsumexp(np.atleast_2d(log_components), axis=1) - np.log(self.n_components)
 
 
 class TwoMoons(KnownDensity):

@@ -11,7 +11,9 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import config_context, get_config
 from sklearn.model_selection import KFold, train_test_split
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
@@ -37,6 +39,10 @@ __all__ = [
 ]
 
 _SEED_MAX = np.iinfo(np.int32).max
+# Initial candidates race on a subsample only when the training part has at
+# least this many times ``race_samples`` rows: below, the race costs about
+# as much as the stacks it could spare.
+_RACE_SPEEDUP = 4
 
 
 def default_init_candidates():
@@ -46,7 +52,7 @@ def default_init_candidates():
     Gaussian mixture whose size is chosen on held-out rows, averaged over five
     EM fits (one component is the full Gaussian).
     """
-    return [MarginalDestructor(), GaussianMixtureDestructor("auto", n_average=5)]
+    return [MarginalDestructor(), GaussianMixtureDestructor("auto", n_average=3)]
 
 
 def default_layer_candidates():
@@ -97,33 +103,58 @@ def _significant(gain, tol):
 
 
 class _Growth:
-    """A grown stack: its layers, the template chosen for each, score curves, training output."""
+    """A grown stack: its layers, the template chosen for each, score curves, training output.
 
-    def __init__(self, init_index):
-        self.init_index = init_index
+    ``best_after[k]`` is the best depth once layer ``k`` is in, and
+    ``best_rows[k]`` the per-row held-out log-likelihood of each depth that
+    became the best: enough to cut the stack back to any length afterwards
+    exactly as if it had stopped there.
+    """
+
+    def __init__(self, init_index, branch):
+        self.init_index, self.branch = init_index, branch
         self.layers, self.choices = [], []
         self.train_scores, self.validation_scores = [], None
         self.best_n_layers = 0
+        self.best_after, self.best_rows = [0], {}
         self.Z = self.log_det = None
+        self.seconds = 0.0
 
     @property
     def best_validation(self):
         return self.validation_scores[self.best_n_layers]
+
+    def cut(self, n_layers):
+        """Keep the initial layer and the next ``n_layers`` layers, as if growth had stopped there."""
+        if n_layers + 1 >= len(self.layers):
+            return
+        del self.layers[n_layers + 1:], self.choices[n_layers:]
+        self.train_scores = self.train_scores[: n_layers + 1]
+        self.validation_scores = self.validation_scores[: n_layers + 1]
+        self.best_after = self.best_after[: n_layers + 1]
+        self.best_n_layers = self.best_after[-1]
+        self.Z = self.log_det = None
 
 
 def _as_list(value):
     return list(value) if isinstance(value, list) else [value]
 
 
-def _replay_layer(template, fitted, seed):
-    """A clone of ``template`` to refit on all rows, reusing what fitting ``fitted`` resolved.
+def _replay_layer(template, fitted, seed, n_jobs=None):
+    """A layer cloned from ``template``; with ``fitted``, reusing what fitting it resolved.
 
     ``fitted`` is the same template fitted on the training part; its
     data-driven choices (such as an ``"auto"`` size) are reused rather than
-    searched again.
+    searched again. A Gaussian mixture layer whose ``n_jobs`` is left at
+    None runs its averaged fits with the stack's ``n_jobs``.
     """
     layer = make_layer(template, seed)
-    return layer if fitted is None else layer.set_params(**fitted._resolved_params())
+    if n_jobs is not None and isinstance(layer, GaussianMixtureDestructor) and layer.n_jobs is None:
+        layer.set_params(n_jobs=n_jobs)
+    if fitted is not None:
+        layer.set_params(**fitted._resolved_params())
+        layer._warm_start_from(fitted)
+    return layer
 
 
 def _trails_hopelessly(scores, leader, patience):
@@ -140,6 +171,14 @@ def _trails_hopelessly(scores, leader, patience):
     return deficit > patience * pace
 
 
+def _hopeless_length(scores, leader, patience):
+    """Layers a branch grown without a leader would have kept had it known ``leader``: the first stop, or None."""
+    for k in range(1, len(scores)):
+        if _trails_hopelessly(scores[: k + 1], leader, patience):
+            return k
+    return None
+
+
 class _BaseDeep(LayerStack):
     """Shared machinery of deep destructors: growing a stack layer by layer."""
 
@@ -152,6 +191,7 @@ class _BaseDeep(LayerStack):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "max_layers": [Interval(Integral, 0, None, closed="left")],
         "max_fit_samples": [Interval(Integral, 2, None, closed="left"), None],
+        "n_jobs": [Integral, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
@@ -183,6 +223,21 @@ class _BaseDeep(LayerStack):
     def _choosing(self, templates):
         return self.layer_choice == "best" and len(templates) > 1
 
+    def _parallel(self):
+        # Threads: the layers' heavy work is in NumPy, which releases the
+        # GIL, and the data are shared rather than copied to processes.
+        return Parallel(n_jobs=self.n_jobs, prefer="threads")
+
+    def _parallel_jobs(self):
+        return self.n_jobs not in (None, 1)
+
+    def _layer_jobs(self):
+        return self.n_jobs if self._parallel_jobs() else None
+
+    def _say(self, message):
+        if self.verbose:
+            print(f"[{type(self).__name__}] {message}", flush=True)
+
     def _report(self, branch, k, choice, train, validation, previous, seconds):
         if not self.verbose:
             return
@@ -191,92 +246,158 @@ class _BaseDeep(LayerStack):
         else:
             change = "" if k == 0 else f" ({validation - previous:+.4f})"
             line = f"validation log-likelihood {validation: .4f}{change}"
-        print(f"[{type(self).__name__}] {branch} layer {k:3d} {choice:<30} {line}  {seconds:.2f} s", flush=True)
+        self._say(f"{branch} layer {k:3d} {choice:<30} {line}  {seconds:.2f} s")
 
-    def _grow_branches(self, grow):
-        """Grow every initial candidate's stack with ``grow(i, leader)``, skipping those that cannot be fitted.
+    def _report_stack(self, growth, what="stack"):
+        """One summary line per grown stack (no per-layer wording, see the verbose protocol)."""
+        if growth.validation_scores is None:
+            score = f"train {growth.train_scores[-1]:.4f}"
+        else:
+            score = f"best {growth.best_n_layers}, validation {growth.best_validation:.4f}"
+        self._say(f"{growth.branch} {what}: {len(growth.layers) - 1} layers, {score}, {growth.seconds:.2f} s")
 
-        ``leader`` is the best held-out score of the stacks grown so far, so
-        that a stack far behind it can stop early. A candidate that raises a
-        ValueError on this data (for example a Gaussian mixture whose
-        covariance stays singular) is skipped with a warning, so that one
-        unsuitable candidate does not stop the fit; if every candidate
-        fails, the first error is raised.
+    def _grow_candidates(self, grow, indices, stop_early, what="stack"):
+        """Grow the stack of each initial candidate in ``indices`` with ``grow(i, leader)``.
+
+        A candidate that raises a ValueError on this data (for example a
+        Gaussian mixture whose covariance stays singular) is skipped with a
+        warning, so that one unsuitable candidate does not stop the fit; if
+        every candidate fails, the first error is raised. Returns a list
+        aligned with ``indices`` (None where a candidate failed).
+
+        Grown one after the other, each stack is given the best held-out
+        score of those before it (``leader``) so that, with ``stop_early``,
+        a stack far behind stops early. Grown in parallel (``n_jobs``), the
+        stacks cannot know each other's scores: each is grown without a
+        leader, then cut where it would have stopped had it known the
+        leader, so the result is the same; only the work past the cut is
+        wasted.
         """
         inits = self._init_templates()
-        branches, errors = [], []
-        for i, template in enumerate(inits):
-            grown = [branch.best_validation for branch in branches if branch is not None]
+
+        def attempt(i, leader):
             try:
-                branches.append(grow(i, max(grown) if grown else None))
+                return grow(i, leader)
             except ValueError as error:
                 if len(inits) == 1:
                     raise
-                errors.append(error)
-                branches.append(None)
-                warnings.warn(
-                    f"{type(self).__name__}: the initial candidate {type(template).__name__} "
-                    f"could not be fitted and is skipped: {error}",
-                    UserWarning,
-                    stacklevel=3,
-                )
-        if all(branch is None for branch in branches):
-            raise errors[0]
-        return branches
+                return error
 
-    def _fit_layer_on(self, layer, X, rng):
-        """Fit ``layer`` on at most ``max_fit_samples`` rows of ``X``; return its output on all of them.
+        def leader_of(results):
+            scores = [r.best_validation for r in results if isinstance(r, _Growth)]
+            return max(scores) if scores else None
+
+        parallel = self._parallel_jobs() and len(indices) > 1
+        if parallel:
+            results = self._parallel()(delayed(attempt)(i, None) for i in indices)
+        else:
+            results = []
+            for i in indices:
+                results.append(attempt(i, leader_of(results) if stop_early else None))
+                if isinstance(results[-1], _Growth):
+                    self._report_stack(results[-1], what)
+        for n_done, (i, result) in enumerate(zip(indices, results)):
+            if not isinstance(result, _Growth):
+                warnings.warn(
+                    f"{type(self).__name__}: the initial candidate {type(inits[i]).__name__} "
+                    f"could not be fitted and is skipped: {result}",
+                    UserWarning,
+                    stacklevel=4,
+                )
+                continue
+            if parallel:
+                leader = leader_of(results[:n_done]) if stop_early else None
+                stop = _hopeless_length(result.validation_scores, leader, self.n_iter_no_change)
+                if stop is not None:
+                    result.cut(stop)
+                    self._say(f"{result.branch} stopped: {leader - max(result.validation_scores):.4f} nats "
+                              "behind the best stack, gaining too slowly to catch up")
+                self._report_stack(result, what)
+        if not any(isinstance(r, _Growth) for r in results):
+            raise results[0]
+        return [r if isinstance(r, _Growth) else None for r in results]
+
+    def _fit_layer_on(self, layer, X, rows):
+        """Fit ``layer`` on the rows ``rows`` of ``X`` (all when None); return its output on all of them.
 
         Rows outside the subsample's range pass through the layer's tails,
         which every density here has: nothing is clipped.
         """
-        if self.max_fit_samples is None or X.shape[0] <= self.max_fit_samples:
+        if rows is None:
             return layer._fit_layer(X)
-        layer._fit_layer(X[rng.choice(X.shape[0], self.max_fit_samples, replace=False)])
-        return layer._forward(X)
+        layer._fit_layer(X[rows])
+        return layer._map_rows(layer._forward, X)
+
+    def _subsample(self, rng, n_rows):
+        """Rows a layer is fitted on: a fresh subsample of ``max_fit_samples`` rows, or all (None)."""
+        if self.max_fit_samples is None or n_rows <= self.max_fit_samples:
+            return None
+        return rng.choice(n_rows, self.max_fit_samples, replace=False)
 
     def _next_layer(self, templates, k, Z, Z_val, rng, choice, start=None):
-        """Fit the next layer: the replayed (from ``start``), cycled or best-on-validation template."""
+        """Fit the next layer: the replayed (from ``start``), cycled or best-on-validation template.
+
+        Returns the template's index, the fitted layer, its output on ``Z``
+        and on ``Z_val`` (None without held-out rows). Every template's seed
+        and subsample are drawn before any is fitted, so fitting them in
+        parallel gives the same layers; one after the other, only the best
+        output so far is kept.
+        """
         if choice is None and not (self._choosing(templates) and Z_val is not None):
             choice = (k - 1) % len(templates)
         if choice is not None:
-            layer = _replay_layer(templates[choice], start, rng.randint(_SEED_MAX))
-            return choice, layer, self._fit_layer_on(layer, Z, rng)
-        best = None
-        for index, template in enumerate(templates):
-            layer = make_layer(template, rng.randint(_SEED_MAX))
-            fitted = self._fit_layer_on(layer, Z, rng)
-            score = _mean_log_likelihood(*layer._forward(Z_val))
-            if best is None or score > best[0]:
-                best = (score, index, layer, fitted)
-        return best[1:]
+            layer = _replay_layer(templates[choice], start, rng.randint(_SEED_MAX), self._layer_jobs())
+            output = self._fit_layer_on(layer, Z, self._subsample(rng, Z.shape[0]))
+            return choice, layer, output, None if Z_val is None else layer._map_rows(layer._forward, Z_val)
+        plans = [(_replay_layer(template, None, rng.randint(_SEED_MAX), self._layer_jobs()),
+                  self._subsample(rng, Z.shape[0])) for template in templates]
+
+        def fit_and_score(index):
+            layer, rows = plans[index]
+            output = self._fit_layer_on(layer, Z, rows)
+            validation = layer._map_rows(layer._forward, Z_val)
+            score = _mean_log_likelihood(*validation)
+            return (-np.inf if np.isnan(score) else score), -index, output, validation
+
+        if self._parallel_jobs():
+            best = max(self._parallel()(delayed(fit_and_score)(i) for i in range(len(plans))), key=lambda r: r[:2])
+        else:
+            best = None
+            for index in range(len(plans)):
+                result = fit_and_score(index)
+                best = result if best is None or result[:2] > best[:2] else best
+        return -best[1], plans[-best[1]][0], best[2], best[3]
 
     def _grow(self, X, X_val, rng, init_index, max_new_layers, stop_early, replay=None, starts=None,
-              leader=None):
+              leader=None, label=None):
         """Fit initial layer ``init_index`` and up to ``max_new_layers`` more on ``X``.
 
-        With ``X_val``, track the held-out log-likelihood after each layer,
-        choose each layer's template on it (``layer_choice="best"``) and, if
-        ``stop_early``, stop once it has not improved by more than ``tol``
-        for ``n_iter_no_change`` layers in a row, or once it trails the
+        ``rng`` is a RandomState or a seed. With ``X_val``, track the
+        held-out log-likelihood after each layer, choose each layer's
+        template on it (``layer_choice="best"``) and, if ``stop_early``,
+        stop once it has not improved by more than ``tol`` for
+        ``n_iter_no_change`` layers in a row, or once it trails the
         ``leader`` score of another stack too far to catch up. ``replay``
         gives the templates to use, as chosen by an earlier growth, and
-        ``starts`` that growth's fitted layers, whose resolved values
-        (such as a mixture's size) the refitted layers reuse.
+        ``starts`` that growth's fitted layers, whose resolved values (such
+        as a mixture's size) the refitted layers reuse. ``label`` names the
+        stack in verbose output (default: the initial layer's class).
         """
+        rng = check_random_state(rng)
         inits, templates = self._init_templates(), self._layer_templates()
         starts = starts or [None] * (max_new_layers + 1)
-        growth = _Growth(init_index)
-        branch = type(inits[init_index]).__name__
-        start = time.perf_counter()
-        init = _replay_layer(inits[init_index], starts[0], rng.randint(_SEED_MAX))
-        Z, log_det = self._fit_layer_on(init, X, rng)
+        branch = label or type(inits[init_index]).__name__
+        growth = _Growth(init_index, branch)
+        began = start = time.perf_counter()
+        init = _replay_layer(inits[init_index], starts[0], rng.randint(_SEED_MAX), self._layer_jobs())
+        Z, log_det = self._fit_layer_on(init, X, self._subsample(rng, X.shape[0]))
         growth.layers.append(init)
         growth.train_scores.append(_mean_log_likelihood(Z, log_det))
         if X_val is not None:
-            Z_val, log_det_val = init._forward(X_val)
+            Z_val, log_det_val = init._map_rows(init._forward, X_val)
             best_rows = _log_likelihood(Z_val, log_det_val)
             growth.validation_scores = [float(best_rows.mean())]
+            growth.best_rows[0] = best_rows
             stalled = 0
         validation = growth.validation_scores[0] if X_val is not None else None
         self._report(branch, 0, type(init).__name__, growth.train_scores[0], validation, None, time.perf_counter() - start)
@@ -284,7 +405,7 @@ class _BaseDeep(LayerStack):
         for k in range(1, max_new_layers + 1):
             start = time.perf_counter()
             choice = None if replay is None else replay[k - 1]
-            choice, layer, (Z, layer_log_det) = self._next_layer(
+            choice, layer, (Z, layer_log_det), validation = self._next_layer(
                 templates, k, Z, Z_val if X_val is not None else None, rng, choice, starts[k]
             )
             log_det = log_det + layer_log_det
@@ -295,7 +416,7 @@ class _BaseDeep(LayerStack):
             if X_val is None:
                 self._report(branch, k, name, growth.train_scores[-1], None, None, time.perf_counter() - start)
                 continue
-            Z_val, layer_log_det_val = layer._forward(Z_val)
+            Z_val, layer_log_det_val = validation
             log_det_val = log_det_val + layer_log_det_val
             rows = _log_likelihood(Z_val, log_det_val)
             scores = growth.validation_scores
@@ -303,22 +424,38 @@ class _BaseDeep(LayerStack):
             self._report(branch, k, name, growth.train_scores[-1], scores[-1], scores[-2], time.perf_counter() - start)
             if _significant(rows - best_rows, self.tol):
                 growth.best_n_layers, best_rows, stalled = k, rows, 0
+                growth.best_rows[k] = rows
             else:
                 stalled += 1
+            growth.best_after.append(growth.best_n_layers)
             if stop_early and stalled >= self.n_iter_no_change:
                 break
             if stop_early and _trails_hopelessly(scores, leader, self.n_iter_no_change):
-                if self.verbose:
-                    print(f"[{type(self).__name__}] {branch} stopped: {leader - max(scores):.4f} nats "
-                          "behind the best stack, gaining too slowly to catch up", flush=True)
+                self._say(f"{branch} stopped: {leader - max(scores):.4f} nats behind the best stack, "
+                          "gaining too slowly to catch up")
                 break
         if X_val is None:
             growth.best_n_layers = len(growth.layers) - 1
         growth.train_scores = np.asarray(growth.train_scores)
         if growth.validation_scores is not None:
             growth.validation_scores = np.asarray(growth.validation_scores)
-        growth.Z, growth.log_det = Z, log_det
+        if X_val is None:
+            # Only a stack grown without held-out rows hands its output on.
+            growth.Z, growth.log_det = Z, log_det
+        growth.seconds = time.perf_counter() - began
         return growth
+
+    def _fit_forward(self, X):
+        # Layers transform rows in chunks sized from working_memory; while
+        # fitting, a chunk's temporaries are kept to about the size of the
+        # data (at least 16 MiB), so peak memory stays a small multiple of
+        # the training array however many components a mixture has.
+        budget = min(get_config()["working_memory"], max(16.0, X.nbytes / 2**20))
+        with config_context(working_memory=budget):
+            return self._fit_stack(X)
+
+    def _fit(self, X):
+        self._fit_forward(X)
 
     def _store(self, growth, n_layers):
         self.layers_ = growth.layers[: n_layers + 1]
@@ -406,12 +543,19 @@ class DeepDestructor(_BaseDeep):
 
     Choices are made on held-out rows (a fraction ``validation_fraction``):
 
-    - with several initial candidates, each grows its own stack, in turn,
-      and the stack with the best held-out log-likelihood is kept; a stack
-      whose best score trails the best of the stacks grown before it by
-      more than ``n_iter_no_change`` layers at its best recent gain per
-      layer stops early, since it cannot catch up soon (on digits the
-      mixture's stack stops after one layer, 32 nats behind);
+    - with several initial candidates, each grows its own stack and the
+      stack with the best held-out log-likelihood is kept. When the
+      training part has at least four times ``race_samples`` rows, the
+      candidates first *race*: each grows its stack on ``race_samples``
+      random training rows, scored on as many held-out rows, and a
+      candidate whose best score trails the leader's by more than ``tol``
+      plus two standard errors of the paired per-row differences is
+      dropped; only the others grow on all rows (successive halving with
+      one round). Stacks grown one after the other also stop a stack whose
+      best score trails the best of those before it by more than
+      ``n_iter_no_change`` layers at its best recent gain per layer, since
+      it cannot catch up soon (on digits the mixture's stack stops after
+      one layer, 32 nats behind);
     - with several layer templates and ``layer_choice="best"``, every
       template is fitted at each layer and the best on held-out rows kept
       (``"cycle"`` takes the templates in turn instead, for example a
@@ -422,11 +566,14 @@ class DeepDestructor(_BaseDeep):
       and the best depth is kept.
 
     The chosen stack is then refitted on all rows (``refit=True``, replaying
-    the chosen templates) or kept as fitted on the other rows.
+    the chosen templates; a Gaussian mixture layer continues EM from its
+    fits on the training part) or kept as fitted on the other rows. The
+    user guide's section on fitting time gives the measured effect of each
+    of these shortcuts.
 
     The defaults make a model that adapts to the data: a first layer chosen
     between marginal histograms and a Gaussian mixture of validated size
-    (averaged over five EM fits), then at each layer the best of a
+    (averaged over three EM fits), then at each layer the best of a
     full-covariance Gaussian (the copula step), an RBIG step (a random
     rotation then marginal histograms, shrunk towards the normal) and a
     density tree.
@@ -455,24 +602,51 @@ class DeepDestructor(_BaseDeep):
         counts as progress; the improvement, paired row by row with the best
         stack so far, must also exceed one standard error, so that few
         held-out rows do not let noise deepen the stack.
-    n_iter_no_change : int, default=5
+    n_iter_no_change : int, default=3
         Layers without progress before stopping; also the number of layers
         a stack behind another may need to catch up, at its recent pace,
         before it is stopped.
     max_layers : int, default=100
         Upper bound on the depth with ``n_layers="auto"``.
-    max_fit_samples : int or None, default=None
-        Fit each layer on a random subsample of at most this many rows (then
-        apply it to all rows), to bound the cost of fitting on large data.
-        Rows outside a subsample's range go through the layers' tails; they
-        are never clipped. ``None`` fits on every row.
+    max_fit_samples : int or None, default=20_000
+        Fit each layer on its own random subsample of at most this many rows
+        (then apply it to all rows in chunks), so that beyond it the fit's
+        time grows linearly with the rows and its memory stays a small
+        multiple of the data (as scikit-learn's QuantileTransformer
+        subsamples): a Gaussian mixture's EM holds several arrays of rows x
+        components. Rows outside a subsample's range go through the layers'
+        tails; they are never clipped. ``None`` fits on every row.
+    race_samples : int or None, default=2000
+        Rows on which the initial candidates race before the survivors grow
+        on all training rows (see above); the race runs only when the
+        training part has at least four times as many rows. ``None`` grows
+        every candidate on all rows.
     refit : bool, default=True
         Refit the chosen stack on all rows (replaying its templates and the
         values its layers resolved, such as a mixture's size), instead of
         keeping it as fitted without the held-out rows.
+    n_jobs : int or None, default=None
+        Number of jobs (joblib, threads by default: the layers' work is in
+        NumPy, which releases the GIL) growing the candidates' stacks, and
+        fitting the layer templates and a mixture's averaged EM fits at
+        once. Every seed is drawn before the work is handed out, and stacks
+        grown in parallel are cut where one grown alone would have stopped,
+        so the fitted model is the same for every ``n_jobs``.
     verbose : int, default=0
-        Print one line per layer: its template, its held-out (or training)
-        log-likelihood, the improvement and the seconds it took.
+        Print progress to standard output, each line starting with
+        ``[DeepDestructor]`` and ending with the seconds it took:
+
+        - one line per layer, ``[DeepDestructor] <stack> layer <k>
+          <template> validation log-likelihood <score> (<change>) <t> s``
+          (``train log-likelihood`` while refitting), where ``<stack>``
+          names the initial candidate (followed by ``refit`` when the
+          chosen stack is refitted on all rows);
+        - one summary line per stack when it is done, ``[DeepDestructor]
+          <stack> stack: <n> layers, best <k>, validation <score>, <t> s``
+          (``race stack on <m> rows`` for a stack of the race, ``stack on
+          <n> rows`` with its training score for the refit), and a line for
+          each candidate leaving the race or stopped behind another.
+          Summary lines never contain "layer" followed by a number.
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split and each layer.
     output_distribution : {"uniform", "normal"}, default="uniform"
@@ -495,7 +669,11 @@ class DeepDestructor(_BaseDeep):
     init_scores_ : ndarray of shape (n_init_candidates,) or None
         Best held-out mean log-likelihood of the stack grown from each
         initial candidate (until it stopped), ``-inf`` for a candidate that
-        could not be fitted.
+        could not be fitted, ``nan`` for one that left the race.
+    race_scores_ : ndarray of shape (n_init_candidates,) or None
+        Best held-out mean log-likelihood of each candidate's stack in the
+        race (on ``race_samples`` rows; ``nan`` where it could not be
+        fitted), or ``None`` when there was no race.
     [mixed data attributes]
     n_features_in_ : int
         Number of features seen during fit.
@@ -530,6 +708,7 @@ class DeepDestructor(_BaseDeep):
         **_BaseDeep._parameter_constraints,
         "n_layers": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "race_samples": [Interval(Integral, 2, None, closed="left"), None],
         "refit": ["boolean"],
     }
 
@@ -542,10 +721,12 @@ class DeepDestructor(_BaseDeep):
         n_layers="auto",
         validation_fraction=0.1,
         tol=1e-3,
-        n_iter_no_change=5,
+        n_iter_no_change=3,
         max_layers=100,
-        max_fit_samples=None,
+        max_fit_samples=20_000,
+        race_samples=2000,
         refit=True,
+        n_jobs=None,
         verbose=0,
         random_state=None,
         output_distribution="uniform",
@@ -561,7 +742,9 @@ class DeepDestructor(_BaseDeep):
         self.n_iter_no_change = n_iter_no_change
         self.max_layers = max_layers
         self.max_fit_samples = max_fit_samples
+        self.race_samples = race_samples
         self.refit = refit
+        self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state
         self.output_distribution = output_distribution
@@ -579,48 +762,106 @@ class DeepDestructor(_BaseDeep):
             )
         return train_test_split(X, test_size=n_validation, random_state=rng)
 
-    def _fit_forward(self, X):
+    def _racing(self, n_candidates, n_fit):
+        return (self.race_samples is not None and n_candidates > 1
+                and n_fit >= _RACE_SPEEDUP * self.race_samples)
+
+    def _race(self, X_fit, X_val, rng, depth):
+        """Grow every initial candidate's stack on ``race_samples`` rows; return those still in the race.
+
+        The stacks are grown as usual (early stopping included) on a random
+        subsample of the training rows and scored on at most as many
+        held-out rows, the same for all. A candidate leaves the race when the
+        per-row held-out log-likelihood of its best stack trails the
+        leader's by more than ``tol`` plus two standard errors of the paired
+        differences: with far fewer rows, only clear losers are dropped.
+        """
+        rows = rng.choice(X_fit.shape[0], self.race_samples, replace=False)
+        n_val = min(X_val.shape[0], self.race_samples)
+        val_rows = rng.choice(X_val.shape[0], n_val, replace=False)
+        n_candidates = len(self._init_templates())
+        seeds = [rng.randint(_SEED_MAX) for _ in range(n_candidates)]
+        X_race, X_race_val = X_fit[rows], X_val[val_rows]
+        growths = self._grow_candidates(
+            lambda i, leader: self._grow(X_race, X_race_val, seeds[i], i, depth, stop_early=True, leader=leader),
+            list(range(n_candidates)), stop_early=True, what=f"race stack on {self.race_samples} rows",
+        )
+        grown = [g for g in growths if g is not None]
+        self.race_scores_ = np.array([np.nan if g is None else g.best_validation for g in growths])
+        leader = max(grown, key=lambda g: g.best_validation)
+        leader_rows = leader.best_rows[leader.best_n_layers]
+        survivors = []
+        for growth in grown:
+            gap = leader_rows - growth.best_rows[growth.best_n_layers]
+            margin = self.tol + 2.0 * gap.std(ddof=1) / np.sqrt(gap.size) if gap.size > 1 else self.tol
+            if growth is leader or gap.mean() <= margin:
+                survivors.append(growth.init_index)
+            else:
+                self._say(f"{growth.branch} leaves the race: {gap.mean():.4f} nats behind "
+                          f"{leader.branch} (margin {margin:.4f})")
+        return survivors
+
+    def _choose(self, X, rng, auto):
+        """Hold rows out, race and grow the candidates' stacks; return the best one's growth.
+
+        A method of its own, so that the training and held-out copies of the
+        rows are freed before the chosen stack is refitted on all of them.
+        """
+        inits = self._init_templates()
+        X_fit, X_val = self._split(X, rng)
+        depth = self.max_layers if auto else self.n_layers
+        candidates = list(range(len(inits)))
+        if auto and self._racing(len(inits), X_fit.shape[0]):
+            candidates = self._race(X_fit, X_val, rng, depth)
+        seeds = [rng.randint(_SEED_MAX) for _ in inits]
+        grown = self._grow_candidates(
+            lambda i, leader: self._grow(X_fit, X_val, seeds[i], i, depth, stop_early=auto, leader=leader),
+            candidates, stop_early=auto,
+        )
+        self.init_scores_ = np.full(len(inits), -np.inf)
+        self.init_scores_[np.setdiff1d(np.arange(len(inits)), candidates)] = np.nan
+        for growth in grown:
+            if growth is None:
+                continue
+            if not auto:
+                growth.best_n_layers = self.n_layers
+            self.init_scores_[growth.init_index] = growth.best_validation
+        best = max((g for g in grown if g is not None), key=lambda g: g.best_validation)
+        self.validation_scores_ = best.validation_scores
+        return best
+
+    def _fit_stack(self, X):
         rng = resolve_random_state(self.random_state)
         inits, templates = self._init_templates(), self._layer_templates()
         auto = self.n_layers == "auto"
-        self.validation_scores_ = self.init_scores_ = None
+        self.validation_scores_ = self.init_scores_ = self.race_scores_ = None
         if not (auto or len(inits) > 1 or self._choosing(templates)):
             growth = self._grow(X, None, rng, 0, self.n_layers, stop_early=False)
+            self._report_stack(growth)
             self._store(growth, self.n_layers)
             return growth.Z, growth.log_det
 
-        X_fit, X_val = self._split(X, rng)
-        depth = self.max_layers if auto else self.n_layers
-        branches = self._grow_branches(
-            lambda i, leader: self._grow(X_fit, X_val, rng, i, depth, stop_early=auto, leader=leader)
-        )
-        grown = [branch for branch in branches if branch is not None]
-        if not auto:
-            for branch in grown:
-                branch.best_n_layers = self.n_layers
-        best = max(grown, key=lambda branch: branch.best_validation)
-        self.init_scores_ = np.array([-np.inf if b is None else b.best_validation for b in branches])
-        self.validation_scores_ = best.validation_scores
+        best = self._choose(X, rng, auto)
         n_layers = best.best_n_layers
         if not self.refit:
             self._store(best, n_layers)
-            return self._forward(X)
+            return self._map_rows(self._forward, X)
         growth = self._grow(
-            X, None, rng, best.init_index, n_layers, stop_early=False,
+            X, None, rng.randint(_SEED_MAX), best.init_index, n_layers, stop_early=False,
             replay=best.choices[:n_layers], starts=best.layers[: n_layers + 1],
+            label=f"{best.branch} refit",
         )
+        self._report_stack(growth, f"stack on {X.shape[0]} rows")
         self._store(growth, n_layers)
         return growth.Z, growth.log_det
-
-    def _fit(self, X):
-        self._fit_forward(X)
 
 
 def _fold_growths(model, X, train, test, seed):
     """Grow every initial candidate's stack on a fold, validated on the rest (None where it failed)."""
     rng = np.random.RandomState(seed)
-    return model._grow_branches(
-        lambda i, leader: model._grow(X[train], X[test], rng, i, model.max_layers, stop_early=True, leader=leader)
+    return model._grow_candidates(
+        lambda i, leader: model._grow(X[train], X[test], rng, i, model.max_layers, stop_early=True, leader=leader),
+        list(range(len(model._init_templates()))), stop_early=True, what="fold stack",
     )
 
 
@@ -745,7 +986,11 @@ class DeepDestructorCV(_BaseDeep):
         self.discrete_features = discrete_features
         self.categorical_features = categorical_features
 
-    def _fit_forward(self, X):
+    def _parallel_jobs(self):
+        # n_jobs runs the folds in parallel; within a fold, stacks grow in turn.
+        return False
+
+    def _fit_stack(self, X):
         rng = resolve_random_state(self.random_state)
         self._layer_templates()
         splitter = self.cv
@@ -783,9 +1028,6 @@ class DeepDestructorCV(_BaseDeep):
         growth = self._grow(X, None, rng, init_index, depth, stop_early=False, replay=replay)
         self._store(growth, depth)
         return growth.Z, growth.log_det
-
-    def _fit(self, X):
-        self._fit_forward(X)
 
 
 # ------------------------------------------------------------------ presets

@@ -6,6 +6,19 @@ correlation they remove. Results are in nats. The estimator is set by an
 (keywords override the template), so that for example
 ``entropy(X, marginal=MarginalDestructor(SplineDensity()))`` changes the
 marginal density.
+
+Every function can also return a standard error (``return_std=True``). An
+estimate here is the mean over rows of a per-row log-density term (for
+example ``log q(x) - sum_j log q_j(x_j)`` for the total correlation), so its
+sampling standard error is the standard deviation of that term over the
+rows divided by ``sqrt(n)``: the delta-method (influence-function) error of
+a plug-in entropy, valid to first order in ``1 / n``. To it are added, in
+quadrature, the uncertainty of the noise-floor correction (see
+:class:`RBIGDestructor`) and the spread between fits with different seeds
+(``n_repeats``, 3 by default with ``return_std=True``), whose estimates are
+averaged; the seeds change the validation split, hence the depth, and the
+searched rotations. The bias of the
+estimator (``benchmarks/bench_rbig.py`` measures it) is not included.
 """
 
 import numpy as np
@@ -13,7 +26,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_array
 
 from .base import resolve_random_state
-from .rbig import RBIGDestructor
+from .rbig import _N_NOISE_LAYERS, RBIGDestructor
 
 __all__ = ["entropy", "kl_divergence", "mutual_information", "total_correlation"]
 
@@ -60,7 +73,66 @@ def _gaussianize(model, X):
     return model.set_params(output_distribution="normal").fit_transform(X)
 
 
-def total_correlation(X, *, rbig=None, random_state=None, **params):
+def _check_n_repeats(n_repeats, return_std, caller):
+    if n_repeats is None:
+        return 3 if return_std else 1
+    if isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:
+        raise ValueError(f"{caller}: n_repeats must be a positive integer, got {n_repeats!r}.")
+    return int(n_repeats)
+
+
+def _floor_variance(model):
+    """Variance of the noise-floor correction: ``n_layers_`` times the floor's standard error, squared."""
+    return (model.n_layers_ * model.noise_floor_std_) ** 2 / _N_NOISE_LAYERS
+
+
+def _row_terms(model, X):
+    """Per-row log densities of a fitted model on its training rows: marginal part and the rest.
+
+    Column 0 of :meth:`RBIGDestructor.score_samples_layers` is the log
+    density of the first (marginal) layer, ``sum_j log q_j(x_j)``; the other
+    columns add up to ``log q(x) - sum_j log q_j(x_j)``, whose mean is the
+    total correlation removed by the iterations.
+    """
+    contributions = model.score_samples_layers(X)
+    return contributions[:, 0], contributions[:, 1:].sum(axis=1)
+
+
+def _sampling_variance(terms):
+    """Squared standard error of the mean of ``terms``."""
+    return float(np.var(terms, ddof=1)) / terms.size if terms.size > 1 else 0.0
+
+
+def _tc_estimate(model, X):
+    """Total correlation of a fitted model and its variance."""
+    if X.shape[1] < 2:
+        return 0.0, 0.0
+    _, dependence = _row_terms(model, X)
+    return model.total_correlation_, _sampling_variance(dependence) + _floor_variance(model)
+
+
+def _combine(estimates, variances, return_std):
+    """Mean of the estimates of several seeds, and its standard error.
+
+    The variance is that of one fit (sampling and noise floor) plus the
+    variance between seeds in full, not divided by the number of seeds: the
+    seeds share the data, and the depth each of them chooses is itself
+    uncertain, so the error is bounded conservatively by that of one fit.
+    """
+    estimate = float(np.mean(estimates))
+    if not return_std:
+        return estimate
+    variance = float(np.mean(variances))
+    if len(estimates) > 1:
+        variance += float(np.var(estimates, ddof=1))
+    return estimate, float(np.sqrt(variance))
+
+
+def _groups(models, size):
+    return [models[k : k + size] for k in range(0, len(models), size)]
+
+
+def total_correlation(X, *, rbig=None, random_state=None, return_std=False, n_repeats=None, **params):
     """Total correlation (multi-information) of a sample, in nats.
 
     ``TC(X) = sum_j H(X_j) - H(X)``, the Kullback-Leibler divergence between
@@ -77,7 +149,15 @@ def total_correlation(X, *, rbig=None, random_state=None, **params):
     rbig : RBIGDestructor or None, default=None
         Template of the estimator; ``None`` uses ``RBIGDestructor()``.
     random_state : int, RandomState instance or None, default=None
-        ``random_state`` of the fit; ``None`` keeps the template's.
+        ``random_state`` of the fit (with ``n_repeats > 1``, the seed from
+        which each fit draws its own); ``None`` keeps the template's.
+    return_std : bool, default=False
+        If True, also return the standard error of the estimate (see the
+        module docstring of :mod:`destructors.information`).
+    n_repeats : int or None, default=None
+        Number of fits with different seeds (drawn from ``random_state``)
+        whose estimates are averaged; their spread enters the standard
+        error in full. ``None``: 3 with ``return_std=True``, else 1.
     **params : dict
         Parameters of :class:`RBIGDestructor` set on the template, for
         example ``rotation="random"`` or ``max_layers=200``.
@@ -86,10 +166,18 @@ def total_correlation(X, *, rbig=None, random_state=None, **params):
     -------
     tc : float
         Estimated total correlation, in nats (non-negative).
+    std : float
+        Its standard error, in nats; only with ``return_std=True``.
 
     See Also
     --------
     RBIGDestructor : The estimator, whose ``total_correlation_`` this is.
+
+    Notes
+    -----
+    The standard error is exact to first order for the sampling noise and
+    includes the spread between seeds; the bias of the estimator is not in
+    it (``benchmarks/bench_rbig.py`` measures bias and coverage).
 
     Examples
     --------
@@ -103,13 +191,18 @@ def total_correlation(X, *, rbig=None, random_state=None, **params):
     0.511
     >>> bool(abs(total_correlation(X, random_state=0) - truth) < 0.05)
     True
+    >>> tc, std = total_correlation(X, random_state=0, return_std=True)
+    >>> bool(0.005 < std < 0.05), bool(abs(tc - truth) < 3 * std)
+    (True, True)
     """
     X = _check_sample(X, "X")
-    (model,) = _estimators(rbig, random_state, params, 1, "total_correlation")
-    return model.fit(X).total_correlation_
+    n_repeats = _check_n_repeats(n_repeats, return_std, "total_correlation")
+    models = _estimators(rbig, random_state, params, n_repeats, "total_correlation")
+    results = [_tc_estimate(model.fit(X), X) for model in models]
+    return _combine(*zip(*results), return_std)
 
 
-def entropy(X, *, rbig=None, random_state=None, **params):
+def entropy(X, *, rbig=None, random_state=None, return_std=False, n_repeats=None, **params):
     """Differential entropy of a sample, in nats.
 
     ``H(X) = sum_j H(X_j) - TC(X)``: the marginal entropies, estimated from
@@ -123,7 +216,15 @@ def entropy(X, *, rbig=None, random_state=None, **params):
     rbig : RBIGDestructor or None, default=None
         Template of the estimator; ``None`` uses ``RBIGDestructor()``.
     random_state : int, RandomState instance or None, default=None
-        ``random_state`` of the fit; ``None`` keeps the template's.
+        ``random_state`` of the fit (with ``n_repeats > 1``, the seed from
+        which each fit draws its own); ``None`` keeps the template's.
+    return_std : bool, default=False
+        If True, also return the standard error of the estimate (see the
+        module docstring of :mod:`destructors.information`).
+    n_repeats : int or None, default=None
+        Number of fits with different seeds (drawn from ``random_state``)
+        whose estimates are averaged; their spread enters the standard
+        error in full. ``None``: 3 with ``return_std=True``, else 1.
     **params : dict
         Parameters of :class:`RBIGDestructor` set on the template.
 
@@ -131,6 +232,8 @@ def entropy(X, *, rbig=None, random_state=None, **params):
     -------
     h : float
         Estimated differential entropy, in nats.
+    std : float
+        Its standard error, in nats; only with ``return_std=True``.
 
     Notes
     -----
@@ -150,11 +253,19 @@ def entropy(X, *, rbig=None, random_state=None, **params):
     True
     """
     X = _check_sample(X, "X")
-    (model,) = _estimators(rbig, random_state, params, 1, "entropy")
-    return model.fit(X).entropy_
+    n_repeats = _check_n_repeats(n_repeats, return_std, "entropy")
+    models = _estimators(rbig, random_state, params, n_repeats, "entropy")
+    results = [_entropy_estimate(model.fit(X), X) for model in models]
+    return _combine(*zip(*results), return_std)
 
 
-def mutual_information(X, Y, *, rbig=None, random_state=None, **params):
+def _entropy_estimate(model, X):
+    """Entropy of a fitted model and its variance."""
+    marginal, dependence = _row_terms(model, X)
+    return model.entropy_, _sampling_variance(marginal + dependence) + _floor_variance(model)
+
+
+def mutual_information(X, Y, *, rbig=None, random_state=None, return_std=False, n_repeats=None, **params):
     """Mutual information between two sets of variables, in nats.
 
     ``I(X; Y) = TC([G_X(X), G_Y(Y)])``: each block is Gaussianized by its own
@@ -175,6 +286,13 @@ def mutual_information(X, Y, *, rbig=None, random_state=None, **params):
     random_state : int, RandomState instance or None, default=None
         Seed from which each fit draws its own; ``None`` keeps the
         template's ``random_state`` for every fit.
+    return_std : bool, default=False
+        If True, also return the standard error of the estimate (see the
+        module docstring of :mod:`destructors.information`).
+    n_repeats : int or None, default=None
+        Number of fits with different seeds (drawn from ``random_state``)
+        whose estimates are averaged; their spread enters the standard
+        error in full. ``None``: 3 with ``return_std=True``, else 1.
     **params : dict
         Parameters of :class:`RBIGDestructor` set on the template.
 
@@ -182,6 +300,10 @@ def mutual_information(X, Y, *, rbig=None, random_state=None, **params):
     -------
     mi : float
         Estimated mutual information, in nats (non-negative).
+    std : float
+        Its standard error, in nats; only with ``return_std=True``. The
+        sampling error is that of the total correlation between the
+        Gaussianized blocks, with the Gaussianizations taken as fixed.
 
     Examples
     --------
@@ -203,12 +325,16 @@ def mutual_information(X, Y, *, rbig=None, random_state=None, **params):
             "mutual_information: X and Y must have the same number of rows "
             f"(paired observations), got {X.shape[0]} and {Y.shape[0]}."
         )
-    model_x, model_y, model_xy = _estimators(rbig, random_state, params, 3, "mutual_information")
-    joint = np.hstack([_gaussianize(model_x, X), _gaussianize(model_y, Y)])
-    return model_xy.fit(joint).total_correlation_
+    n_repeats = _check_n_repeats(n_repeats, return_std, "mutual_information")
+    models = _estimators(rbig, random_state, params, 3 * n_repeats, "mutual_information")
+    results = []
+    for model_x, model_y, model_xy in _groups(models, 3):
+        joint = np.hstack([_gaussianize(model_x, X), _gaussianize(model_y, Y)])
+        results.append(_tc_estimate(model_xy.fit(joint), joint))
+    return _combine(*zip(*results), return_std)
 
 
-def kl_divergence(X, Y, *, rbig=None, random_state=None, **params):
+def kl_divergence(X, Y, *, rbig=None, random_state=None, return_std=False, n_repeats=None, **params):
     """Kullback-Leibler divergence ``KL(P || Q)`` from samples of P and Q, in nats.
 
     RBIG fitted on the sample ``Y`` of Q gives a map ``G_Q`` sending Q to the
@@ -232,6 +358,13 @@ def kl_divergence(X, Y, *, rbig=None, random_state=None, **params):
     random_state : int, RandomState instance or None, default=None
         Seed from which each fit draws its own; ``None`` keeps the
         template's ``random_state`` for every fit.
+    return_std : bool, default=False
+        If True, also return the standard error of the estimate (see the
+        module docstring of :mod:`destructors.information`).
+    n_repeats : int or None, default=None
+        Number of fits with different seeds (drawn from ``random_state``)
+        whose estimates are averaged; their spread enters the standard
+        error in full. ``None``: 3 with ``return_std=True``, else 1.
     **params : dict
         Parameters of :class:`RBIGDestructor` set on the template.
 
@@ -240,6 +373,10 @@ def kl_divergence(X, Y, *, rbig=None, random_state=None, **params):
     kl : float
         Estimated divergence, in nats. Negative estimates, possible when P
         and Q are equal up to sampling noise, are returned as 0.
+    std : float
+        Its standard error, in nats; only with ``return_std=True``. It
+        counts the sampling noise of ``X`` with the map ``G_Q`` taken as
+        fixed; that of ``Y`` enters only through the seed spread.
 
     Examples
     --------
@@ -259,8 +396,15 @@ def kl_divergence(X, Y, *, rbig=None, random_state=None, **params):
             "kl_divergence: X and Y must have the same number of features, "
             f"got {X.shape[1]} and {Y.shape[1]}."
         )
-    model_q, model_w = _estimators(rbig, random_state, params, 2, "kl_divergence")
-    model_q.set_params(output_distribution="normal").fit(Y)
-    W = model_q.transform(X)
-    cross_entropy = 0.5 * np.mean(np.sum(np.square(W), axis=1)) + 0.5 * W.shape[1] * _LOG_2PI
-    return max(float(cross_entropy - model_w.fit(W).entropy_), 0.0)
+    n_repeats = _check_n_repeats(n_repeats, return_std, "kl_divergence")
+    models = _estimators(rbig, random_state, params, 2 * n_repeats, "kl_divergence")
+    results = []
+    for model_q, model_w in _groups(models, 2):
+        model_q.set_params(output_distribution="normal").fit(Y)
+        W = model_q.transform(X)
+        # Per row: log q_W(w) - log N(w), whose mean is the divergence.
+        cross_entropy = 0.5 * np.sum(np.square(W), axis=1) + 0.5 * W.shape[1] * _LOG_2PI
+        marginal, dependence = _row_terms(model_w.fit(W), W)
+        variance = _sampling_variance(cross_entropy + marginal + dependence) + _floor_variance(model_w)
+        results.append((max(float(np.mean(cross_entropy) - model_w.entropy_), 0.0), variance))
+    return _combine(*zip(*results), return_std)

@@ -8,8 +8,9 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.parallel import Parallel, delayed
 
 from .base import BaseDestructor
+from ._piecewise import PiecewiseCDF, StackedPiecewiseCDF
 from .mixed import accepts_mixed_data
-from .univariate import BaseUnivariateDensity, GaussianDensity, HistogramDensity
+from .univariate import BaseUnivariateDensity, GaussianDensity, HistogramDensity, _TailedDensity
 
 __all__ = ["MarginalDestructor"]
 
@@ -113,15 +114,26 @@ class MarginalDestructor(BaseDestructor):
         mapped = set() if cells is None else set(cells.indices.tolist())
         fitted = [j for j in range(X.shape[1]) if j not in mapped]
         columns = (np.ascontiguousarray(X[:, j]) for j in fitted)
-        if self.n_jobs in (None, 1):
+        if type(template) is HistogramDensity and self.n_jobs in (None, 1):
+            densities = clone(template)._fit_columns(X[:, fitted]) if fitted else []
+        elif self.n_jobs in (None, 1):
             densities = [fit(clone(template), x) for x in columns]
         else:
             densities = Parallel(n_jobs=self.n_jobs)(delayed(fit)(clone(template), x) for x in columns)
         self.densities_ = [_standard_normal() for _ in range(X.shape[1])]
         for j, density in zip(fitted, densities):
             self.densities_[j] = density
+        # Histograms and splines share one piecewise CDF class: transform all
+        # columns at once (the same numbers as column by column).
+        cdfs = [getattr(density, "cdf_", None) for density in self.densities_]
+        stackable = all(isinstance(d, _TailedDensity) and isinstance(c, PiecewiseCDF)
+                        for d, c in zip(self.densities_, cdfs))
+        self._stacked_ = StackedPiecewiseCDF(cdfs) if stackable else None
 
     def _forward(self, X):
+        stacked = getattr(self, "_stacked_", None)
+        if stacked is not None:
+            return stacked.to_normal(X)
         Z = np.empty_like(X)
         log_det = np.zeros(X.shape[0])
         for j, density in enumerate(self.densities_):

@@ -31,6 +31,7 @@ to the original kinds (integers, labels, a DataFrame when the model was
 fitted on one); :class:`~destructors.base.BaseDestructor` calls them.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -71,6 +72,11 @@ CELL_TOLERANCE = 0.01
 # A discrete column spanning at most this many grid cells gets a mass per
 # cell; a wider one gets bins of several cells.
 MAX_CELLS = 4096
+
+# A continuous column of at least _FEW_VALUES_ROWS rows with at most this many
+# distinct values gets a warning: any density on it is a row of spikes.
+_FEW_VALUES = 10
+_FEW_VALUES_ROWS = 100
 
 # Integers beyond 2**53 are not all representable: such floats are continuous.
 _EXACT_INTEGERS = 2.0**53
@@ -162,7 +168,7 @@ def _read_array(X):
     if X.dtype.kind in "iu":
         return [(X[:, j].astype(np.float64), DISCRETE) for j in range(X.shape[1])]
     if X.dtype.kind == "f":
-        values = X.astype(np.float64)
+        values = np.asarray(X, dtype=np.float64)  # no copy of float64 input
         return [(values[:, j], None) for j in range(X.shape[1])]
     columns = []
     for j in range(X.shape[1]):
@@ -189,9 +195,19 @@ def _read(estimator, X, reset):
     return _read_array(X), X
 
 
+_IS_MISSING = np.frompyfunc(lambda value: value is None or value != value, 1, 1)
+
+
+def _check_all_finite(estimator, X):
+    """Check a numeric array in one pass; name the first column at fault."""
+    if not np.isfinite(X).all():
+        j = int(np.flatnonzero(~np.isfinite(X).all(axis=0))[0])
+        _check_finite(estimator, j, X[:, j])
+
+
 def _check_finite(estimator, j, values):
     numeric = values.dtype != object
-    missing = np.isnan(values) if numeric else np.array([v is None or v != v for v in values])
+    missing = np.isnan(values) if numeric else _IS_MISSING(values).astype(bool)
     if missing.any():
         raise ValueError(
             f"{type(estimator).__name__}: {_column_name(estimator, j)} has missing values (NaN) in "
@@ -549,6 +565,21 @@ class _InputFormat:
             self.dtype = raw.dtype
 
 
+def _warn_of_few_values(estimator, columns, kinds):
+    for j, (values, _) in enumerate(columns):
+        if kinds[j] != CONTINUOUS or values.size < _FEW_VALUES_ROWS:
+            continue
+        n_values = np.unique(values).size
+        if 1 < n_values <= _FEW_VALUES:
+            warnings.warn(
+                f"{type(estimator).__name__}: {_column_name(estimator, j)} is continuous but holds only "
+                f"{n_values} distinct values in {values.size} rows: a density on it is a row of spikes and "
+                "its log-likelihood grows with the fit; declare it in categorical_features.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
 def fit_columns(estimator, X, rng):
     """Validate ``X``, find the kind of each column, fit the cell layer; return the encoded rows.
 
@@ -557,16 +588,25 @@ def fit_columns(estimator, X, rng):
     Categories are encoded as their indices among the sorted labels.
     """
     columns, raw = _read(estimator, X, reset=True)
-    for j, (values, _) in enumerate(columns):
-        _check_finite(estimator, j, values)
+    if not _is_dataframe(raw) and raw.dtype.kind == "f":
+        _check_all_finite(estimator, np.asarray(raw, dtype=np.float64))
+    else:
+        for j, (values, _) in enumerate(columns):
+            _check_finite(estimator, j, values)
     kinds = _kinds(estimator, columns)
-    encoded = np.empty((columns[0][0].size, len(columns)))
+    _warn_of_few_values(estimator, columns, kinds)
     categories, booleans = [None] * len(columns), np.zeros(len(columns), dtype=bool)
+    as_given = not _is_dataframe(raw) and raw.dtype.kind == "f" and not np.any(kinds == CATEGORICAL)
+    if as_given:
+        encoded = np.asarray(raw, dtype=np.float64)  # float input, as scikit-learn's validation returns it
+    else:
+        encoded = np.empty((columns[0][0].size, len(columns)))
     for j, (values, read) in enumerate(columns):
         if kinds[j] == CATEGORICAL:
             categories[j], encoded[:, j] = _encode_labels(estimator, j, values)
         else:
-            encoded[:, j] = values
+            if not as_given:
+                encoded[:, j] = values
             booleans[j] = read == "boolean" and kinds[j] == DISCRETE
     estimator.feature_kinds_ = kinds
     estimator.categories_ = categories
@@ -577,13 +617,24 @@ def fit_columns(estimator, X, rng):
 
 
 def encode_columns(estimator, X):
-    """Validate rows for a fitted estimator and encode them as in :func:`fit_columns`."""
-    columns, _ = _read(estimator, X, reset=False)
+    """Validate rows for a fitted estimator and encode them as in :func:`fit_columns`.
+
+    A float array without categorical columns comes back as it is (checked,
+    not copied), as scikit-learn's validation would return it.
+    """
+    columns, raw = _read(estimator, X, reset=False)
     layer = estimator.cells_
+    kinds = estimator.feature_kinds_
+    if not _is_dataframe(raw) and raw.dtype.kind == "f" and not np.any(kinds == CATEGORICAL):
+        encoded = np.asarray(raw, dtype=np.float64)
+        _check_all_finite(estimator, encoded)
+        for j in np.flatnonzero(kinds == DISCRETE):
+            _check_on_grid(estimator, j, encoded[:, j], layer)
+        return encoded
     encoded = np.empty((columns[0][0].size if columns else 0, len(columns)))
     for j, (values, read) in enumerate(columns):
         _check_finite(estimator, j, values)
-        kind = estimator.feature_kinds_[j]
+        kind = kinds[j]
         if kind == CATEGORICAL:
             encoded[:, j] = _codes_of_seen_labels(estimator, j, values, estimator.categories_[j])
             continue
@@ -594,17 +645,21 @@ def encode_columns(estimator, X):
             )
         encoded[:, j] = values
         if kind == DISCRETE:
-            column = layer.columns[list(layer.indices).index(j)]
-            t = column.cell_values(values)
-            off = (t != np.round(t)) | (column.labels is not None) & ((t < 0) | (t > 1))
-            if np.any(off):
-                raise ValueError(
-                    f"{type(estimator).__name__}: {_column_name(estimator, j)} has the value "
-                    f"{_show(values[np.flatnonzero(off)[0]])}, not on its grid (values {column.origin:g} + "
-                    f"{column.spacing:g} k seen in fit" + (", booleans" if column.labels is not None else "")
-                    + ")."
-                )
+            _check_on_grid(estimator, j, values, layer)
     return encoded
+
+
+def _check_on_grid(estimator, j, values, layer):
+    column = layer.columns[list(layer.indices).index(j)]
+    t = column.cell_values(values)
+    off = (t != np.round(t)) | (column.labels is not None) & ((t < 0) | (t > 1))
+    if np.any(off):
+        raise ValueError(
+            f"{type(estimator).__name__}: {_column_name(estimator, j)} has the value "
+            f"{_show(values[np.flatnonzero(off)[0]])}, not on its grid (values {column.origin:g} + "
+            f"{column.spacing:g} k seen in fit" + (", booleans" if column.labels is not None else "")
+            + ")."
+        )
 
 
 def decode_columns(estimator, X):

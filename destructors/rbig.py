@@ -17,6 +17,15 @@ __all__ = ["RBIGDestructor"]
 # to measure the noise floor of the total-correlation reductions.
 _N_NOISE_LAYERS = 4
 
+# Rotations found by an iterative search over the data; with ``max_samples``
+# they search on a random subsample of the rows.
+_SEARCHED_ROTATIONS = ("sliced", "ica")
+
+# Gradient steps of the sliced-direction search behind ``rotation="sliced"``:
+# on the 8-D Student-t and 10-D mixture of the benchmarks, 40 steps came within
+# 0.01 nats of the held-out log-likelihood of 100, at 2.5 times less time.
+_SLICED_MAX_ITER = 40
+
 
 def _mean_gain(Z_in, Z_out, log_det):
     """Mean log-likelihood gain of a Gaussian-view layer on its training rows.
@@ -47,34 +56,57 @@ class RBIGDestructor(LayerStack):
         every Gaussianization step; it must act on each feature separately.
         ``None`` uses histograms: ``MarginalDestructor()`` for the first
         layer, and for the later ones, whose input is Gaussianized, histograms
-        with the standard normal's tails beyond their data
-        (``HistogramDensity(tails="normal")``), which deep stacks invert
-        exactly there. A template is used as given for every marginal layer.
-        Its parameters are reachable as ``marginal__<param>``, for example
-        ``marginal__density__bins`` with
+        with the standard normal's tails beyond their data that shrink
+        towards the standard normal by the James-Stein intensity
+        (``HistogramDensity(tails="normal", shrinkage="auto")``), so that a
+        step on nearly Gaussian data stays near the identity instead of
+        fitting the noise of its bins. A template is used as given for every
+        marginal layer. Its parameters are reachable as
+        ``marginal__<param>``, for example ``marginal__density__bins`` with
         ``marginal=MarginalDestructor(HistogramDensity())``.
-    rotation : {"pca", "random", "ica", "sliced"} or destructor, default="pca"
+    rotation : {"sliced", "pca", "random", "ica"} or destructor, default="sliced"
         Rotation between marginal layers: a :class:`RotationDestructor`
         method, or a destructor template whose clones act on the Gaussian
         view (for example ``RotationDestructor("sliced", n_directions=2)``,
-        reachable as ``rotation__n_directions``).
+        reachable as ``rotation__n_directions``). ``"sliced"`` turns the
+        least Gaussian directions (max-sliced Wasserstein, as in GIS, Dai &
+        Seljak 2021) onto the axes, with 40 steps of its search
+        (``RotationDestructor("sliced", max_iter=40)``); ``"pca"`` suits
+        nearly Gaussian data, which it decorrelates in one iteration.
     n_layers : int or "auto", default="auto"
         Number of (rotation, marginal) iterations after the first marginal
-        layer. ``"auto"`` stops once ``patience`` iterations in a row remove
-        less total correlation than ``tol``, and drops those iterations.
+        layer. ``"auto"`` chooses it on held-out rows (see
+        ``validation_fraction``), or, with ``validation_fraction=None``,
+        stops once ``patience`` iterations in a row remove less total
+        correlation than ``tol`` and drops those iterations.
+    validation_fraction : float or None, default=0.1
+        With ``n_layers="auto"``, the fraction of rows held out to choose
+        the depth: iterations are fitted on the other rows until
+        ``patience`` of them in a row fail to raise the validation
+        log-likelihood, the best depth is kept, and the model is refitted
+        on all rows with that many iterations. ``None`` stops on the
+        total-correlation rule instead (one fit, no held-out rows).
     tol : float or "auto", default="auto"
         Total-correlation reduction, in nats, below which an iteration is
-        not significant. ``"auto"`` measures it on standard normal data of
-        the training shape, which costs about five extra layer fits, and
-        corrects the reductions for the same noise (see Notes).
+        not significant (the stopping rule of ``validation_fraction=None``).
+        ``"auto"`` measures it on standard normal data of the training
+        shape, which costs about five extra layer fits, and corrects the
+        reductions for the same noise (see Notes).
     patience : int, default=10
-        Number of consecutive non-significant iterations that stop
+        Number of consecutive iterations without progress (validation
+        log-likelihood, or reductions above ``tol``) that stop
         ``n_layers="auto"``.
     max_layers : int, default=100
         Largest number of iterations with ``n_layers="auto"``.
+    max_samples : int or None, default=4096
+        Rows on which the searched rotations (``"sliced"`` and ``"ica"``,
+        also as templates) look for their directions: a random subsample
+        when there are more rows. The rotation is then applied to all rows.
+        ``None`` searches on all rows.
     random_state : int, RandomState instance or None, default=None
-        Seeds the layers (random rotations, ICA and sliced searches) and the
-        noise-floor simulation of ``tol="auto"``.
+        Seeds the validation split, the layers (random rotations, ICA and
+        sliced searches, subsamples) and the noise-floor simulation of
+        ``tol="auto"``.
     verbose : int, default=0
         If positive, print one line per iteration while fitting.
     output_distribution : {"uniform", "normal"}, default="uniform"
@@ -88,6 +120,10 @@ class RBIGDestructor(LayerStack):
         a marginal layer per iteration (``1 + 2 * n_layers_`` in all).
     n_layers_ : int
         Number of (rotation, marginal) iterations kept.
+    validation_scores_ : ndarray of shape (n_searched + 1,) or None
+        Validation mean log-likelihood after 0, 1, ... iterations of the
+        depth search; ``None`` when the depth was not chosen on held-out
+        rows.
     tc_reductions_ : ndarray of shape (`n_layers_`,)
         Total correlation removed by each iteration, in nats, measured on
         the training data.
@@ -96,10 +132,14 @@ class RBIGDestructor(LayerStack):
     noise_floor_ : float
         Mean reduction of an iteration on standard normal data of the
         training shape (``tol="auto"``; 0 with a numeric ``tol``).
+    noise_floor_std_ : float
+        Standard deviation of those simulated reductions (0 with a numeric
+        ``tol``); the standard error of ``noise_floor_`` is this over 2.
     total_correlation_ : float
         Total correlation of the training data, in nats: the sum of the
         reductions of the kept iterations, each less ``noise_floor_`` (0 for
-        a single feature).
+        a single feature). :func:`total_correlation` gives it with a
+        standard error.
     marginal_entropy_ : float
         Sum of the differential entropies of the features, in nats, from the
         first marginal layer.
@@ -147,10 +187,18 @@ class RBIGDestructor(LayerStack):
     samples of 10,000 rows the two differ by a few hundredths of a nat; the
     correction is the more accurate on Gaussians.)
 
-    Iterations are fitted on the training rows only, so with few rows and
-    many iterations (random rotations need many) the model overfits; PCA
-    rotations remove the linear dependence in one iteration and are the
-    safer default.
+    Every iteration fits its histograms to the training rows, so each adds
+    a little overfitting (about ``(n_bins - 1) / (2 n)`` nats per feature
+    without shrinkage), and the held-out log-likelihood peaks long before
+    the reductions fall below the noise floor: on 20,000 rows of an 8-D
+    Student-t it peaked after 2 PCA iterations and lost 1.0 nat by the
+    84th, where the total-correlation rule stopped. Hence the defaults:
+    shrunk histograms, which barely move on Gaussian noise; sliced
+    rotations, which put each iteration's effort where the data are least
+    Gaussian; and a depth chosen on held-out rows, whose choice is then
+    refitted on all rows. Beyond the chosen depth the held-out curve is
+    flat, so the depth itself varies with the seed, but the density and the
+    total correlation barely do.
 
     References
     ----------
@@ -185,9 +233,11 @@ class RBIGDestructor(LayerStack):
         "marginal": [HasMethods(["fit", "transform"]), None],
         "rotation": [StrOptions({"pca", "random", "ica", "sliced"}), HasMethods(["fit", "transform"])],
         "n_layers": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "tol": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "max_layers": [Interval(Integral, 1, None, closed="left")],
+        "max_samples": [Interval(Integral, 2, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -195,12 +245,14 @@ class RBIGDestructor(LayerStack):
     def __init__(
         self,
         marginal=None,
-        rotation="pca",
+        rotation="sliced",
         *,
         n_layers="auto",
+        validation_fraction=0.1,
         tol="auto",
         patience=10,
         max_layers=100,
+        max_samples=4096,
         random_state=None,
         verbose=0,
         output_distribution="uniform",
@@ -208,9 +260,11 @@ class RBIGDestructor(LayerStack):
         self.marginal = marginal
         self.rotation = rotation
         self.n_layers = n_layers
+        self.validation_fraction = validation_fraction
         self.tol = tol
         self.patience = patience
         self.max_layers = max_layers
+        self.max_samples = max_samples
         self.random_state = random_state
         self.verbose = verbose
         self.output_distribution = output_distribution
@@ -219,10 +273,12 @@ class RBIGDestructor(LayerStack):
     def _templates(self):
         """Templates of the first marginal layer, of the later marginal layers and of the rotations."""
         if self.marginal is None:
-            first, marginal = MarginalDestructor(), gaussian_view_marginal()
+            first, marginal = MarginalDestructor(), gaussian_view_marginal(shrinkage="auto")
         else:
             first = marginal = self.marginal
-        if isinstance(self.rotation, str):
+        if self.rotation == "sliced":
+            rotation = RotationDestructor("sliced", max_iter=_SLICED_MAX_ITER)
+        elif isinstance(self.rotation, str):
             rotation = RotationDestructor(self.rotation)
         else:
             rotation = self.rotation
@@ -234,11 +290,25 @@ class RBIGDestructor(LayerStack):
                 )
         return first, marginal, rotation
 
-    @staticmethod
-    def _iteration(Z, rotation, marginal, rng):
+    def _search_rows(self, rotation, n_samples, rng):
+        """Rows on which to fit a rotation: a random subsample for searched rotations, else all (None)."""
+        if (
+            self.max_samples is None
+            or n_samples <= self.max_samples
+            or getattr(rotation, "rotation", None) not in _SEARCHED_ROTATIONS
+        ):
+            return None
+        return np.sort(rng.choice(n_samples, self.max_samples, replace=False))
+
+    def _iteration(self, Z, rotation, marginal, rng):
         """Fit one (rotation, marginal) iteration on ``Z``; return layers, output, log-det."""
         rotation_layer = make_layer(rotation, rng)
-        Y, log_det = rotation_layer._fit_layer(Z)
+        rows = self._search_rows(rotation, Z.shape[0], rng)
+        if rows is None:
+            Y, log_det = rotation_layer._fit_layer(Z)
+        else:
+            rotation_layer._fit_layer(Z[rows])
+            Y, log_det = rotation_layer._forward(Z)
         marginal_layer = make_layer(marginal, rng)
         W, marginal_log_det = marginal_layer._fit_layer(Y)
         return rotation_layer, marginal_layer, W, log_det + marginal_log_det
@@ -263,26 +333,31 @@ class RBIGDestructor(LayerStack):
         self._fit_forward(X)
 
     def _set_tolerance(self, noise_floor):
-        """Set ``noise_floor_`` and ``tol_``; ``noise_floor()`` runs the simulation of ``tol="auto"``."""
+        """Set ``noise_floor_``, ``noise_floor_std_`` and ``tol_``; ``noise_floor()`` runs the simulation of ``tol="auto"``."""
         if self.tol == "auto":
             floor = noise_floor()
             self.noise_floor_ = float(floor.mean())
+            self.noise_floor_std_ = float(floor.std(ddof=1))
             self.tol_ = float(floor.mean() + 3.0 * floor.std(ddof=1))
         else:
             self.noise_floor_ = 0.0
+            self.noise_floor_std_ = 0.0
             self.tol_ = float(self.tol)
 
-    def _iterate(self, first, n_features, iterate, keep=None):
+    def _iterate(self, first, n_features, iterate, keep=None, n_iterations=None):
         """Add iterations after the ``first`` layer until the stopping rule holds; store the stack.
 
         The loop of the in-memory and the Dask fits (:mod:`destructors.dask`):
         ``iterate()`` fits the next iteration and returns its rotation layer,
         its marginal layer and the total correlation it removed; ``keep()``,
         if given, is called after each iteration the stack keeps, so that the
-        caller can remember its output there.
+        caller can remember its output there. ``n_iterations``, if given,
+        fixes the number of iterations (a depth chosen on validation rows).
         """
-        auto = self.n_layers == "auto"
-        if auto:
+        auto = self.n_layers == "auto" and n_iterations is None
+        if n_iterations is not None:
+            max_iterations = n_iterations
+        elif auto:
             max_iterations = self.max_layers if n_features > 1 else 0
         else:
             max_iterations = self.n_layers
@@ -314,9 +389,59 @@ class RBIGDestructor(LayerStack):
         self.total_correlation_ = self._total_correlation(self.tc_reductions_) if n_features > 1 else 0.0
         self.entropy_ = self.marginal_entropy_ - self.total_correlation_
 
+    def _searches_depth(self, n_samples, n_features):
+        """Whether the depth is chosen on held-out rows (``n_layers="auto"`` with a validation fraction)."""
+        if self.n_layers != "auto" or self.validation_fraction is None or n_features < 2:
+            return False
+        n_validation = int(round(self.validation_fraction * n_samples))
+        return n_validation >= 1 and n_samples - n_validation >= 2
+
+    def _validation_split(self, n_samples, rng):
+        """Training and validation row indices of the depth search."""
+        n_validation = int(round(self.validation_fraction * n_samples))
+        order = rng.permutation(n_samples)
+        return np.sort(order[n_validation:]), np.sort(order[:n_validation])
+
+    def _validated_depth(self, X_train, X_val, first_template, rotation, marginal, rng):
+        """Number of iterations whose model, fitted on ``X_train``, scores ``X_val`` best.
+
+        Iterations are added until ``patience`` of them in a row fail to
+        raise the best validation log-likelihood, or until ``max_layers``.
+        """
+        first = make_layer(first_template, rng)
+        Z, _ = first._fit_layer(X_train)
+        Z_val, log_det_val = first._forward(X_val)
+        scores = [float(np.mean(norm_logpdf(Z_val).sum(axis=1) + log_det_val))]
+        best = 0
+        for iteration in range(1, self.max_layers + 1):
+            rotation_layer, marginal_layer, Z, _ = self._iteration(Z, rotation, marginal, rng)
+            for layer in (rotation_layer, marginal_layer):
+                Z_val, layer_log_det = layer._forward(Z_val)
+                log_det_val = log_det_val + layer_log_det
+            scores.append(float(np.mean(norm_logpdf(Z_val).sum(axis=1) + log_det_val)))
+            if scores[-1] > scores[best]:
+                best = iteration
+            if self.verbose > 0:
+                print(
+                    f"[RBIGDestructor] depth search, iteration {iteration}: validation "
+                    f"log-likelihood {scores[-1]:.5f} (best {scores[best]:.5f} at {best})"
+                )
+            if iteration - best >= self.patience:
+                break
+        self.validation_scores_ = np.array(scores)
+        return best
+
     def _fit_forward(self, X):
         first_template, marginal, rotation = self._templates()
         rng = resolve_random_state(self.random_state)
+        n_iterations = None
+        self.validation_scores_ = None
+        if self._searches_depth(*X.shape):
+            # The search draws from its own stream, so that the final fit
+            # consumes the seeds as a fit of a fixed depth does.
+            search_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
+            train, validation = self._validation_split(X.shape[0], search_rng)
+            n_iterations = self._validated_depth(X[train], X[validation], first_template, rotation, marginal, search_rng)
 
         first = make_layer(first_template, rng)
         Z, log_det = first._fit_layer(X)
@@ -333,5 +458,5 @@ class RBIGDestructor(LayerStack):
             current.update(Z=W, log_det=current["log_det"] + layer_log_det)
             return rotation_layer, marginal_layer, _mean_gain(Z, W, layer_log_det)
 
-        self._iterate(first, X.shape[1], iterate, keep=lambda: kept.update(current))
+        self._iterate(first, X.shape[1], iterate, keep=lambda: kept.update(current), n_iterations=n_iterations)
         return kept["Z"], kept["log_det"]

@@ -56,9 +56,11 @@ class TreeDensity(DensityMixin, BaseEstimator):
         first, so the first ``s`` splits form a nested sequence of trees; the
         ``s`` with the highest held-out log-likelihood is kept (this is what
         stops ``splitter="best"`` from overfitting). Growth stops early once
-        the tree has ``max(100, s)`` splits more than the best one so far.
-        The leaf masses are then estimated on all rows. ``0`` keeps the
-        fully grown tree.
+        the tree has ``max(20, s)`` splits more than the best one so far
+        ``s`` (on 4 x 4, 8 x 8 and 16 x 16 checkerboards, whose first splits
+        gain nothing, the same trees as with ``max(100, s)``, grown in two
+        thirds of the time on the 4 x 4 board). The leaf masses are then
+        estimated on all rows. ``0`` keeps the fully grown tree.
     uniform_weight : float in [0, 1], default=1e-6
         Weight ``w`` of the uniform density mixed into the tree density.
     random_state : int, RandomState instance or None, default=None

@@ -12,6 +12,7 @@ clones one per feature, so grid search reaches ``density__bins``. They are not
 run through scikit-learn's estimator checks, which assume 2-D input.
 """
 
+import copy
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -381,6 +382,43 @@ class HistogramDensity(_TailedDensity):
         edges = np.linspace(lo, hi, n_bins + 1)
         counts = np.bincount(np.clip(np.searchsorted(edges, x, side="right") - 1, 0, n_bins - 1), minlength=n_bins)
         self._fit_counts(lo, hi, counts, x.size)
+
+    def _fit_columns(self, X):
+        """Copies of this template fitted to every column of a validated ``X``, in column order.
+
+        The same fit as :meth:`_fit` column by column, with the ranges,
+        quartiles and counts of all columns computed together (one
+        percentile call, one ``bincount``): on 64 columns of 1,000 rows the
+        per-column calls cost several times the arithmetic.
+        """
+        n_samples, n_features = X.shape
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        floor = spread_floor(X, axis=0)
+        flat = ~(hi - lo > floor)
+        lo, hi = np.where(flat, lo - floor, lo), np.where(flat, hi + floor, hi)
+        if self.tails == "normal":
+            gap = _KNOT_GAP * (hi - lo)
+            lo, hi = lo - gap, hi + gap
+        if self._needs_quartiles():
+            q75, q25 = np.percentile(X, [75, 25], axis=0)
+        else:
+            q75 = q25 = np.zeros(n_features)
+        n_bins = [self._n_bins(n_samples, hi[j] - lo[j], q75[j], q25[j]) for j in range(n_features)]
+        offsets = np.concatenate(([0], np.cumsum(n_bins)))
+        bins = np.empty(X.shape, dtype=np.intp)
+        for j in range(n_features):
+            edges = np.linspace(lo[j], hi[j], n_bins[j] + 1)
+            bins[:, j] = np.searchsorted(edges, X[:, j], side="right")
+        bins -= 1
+        np.clip(bins, 0, np.asarray(n_bins) - 1, out=bins)
+        bins += offsets[:-1]
+        counts = np.bincount(bins.ravel(), minlength=offsets[-1])
+        densities = []
+        for j in range(n_features):
+            density = copy.copy(self)
+            density._fit_counts(lo[j], hi[j], counts[offsets[j]:offsets[j + 1]], n_samples)
+            densities.append(density)
+        return densities
 
     def _fit_counts(self, lo, hi, counts, n_samples):
         """Fit from the bin counts of ``n_samples`` values over equal bins spanning ``[lo, hi]``.

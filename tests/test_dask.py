@@ -340,8 +340,9 @@ def test_fit_pca_rotation_of_duplicated_columns_matches_in_memory(client, da):
 
 
 def test_fit_rbig_with_pca_and_auto_tol_is_as_good_as_in_memory(client, X, X_dask, X_test):
-    fitted = ddask.fit(RBIGDestructor(max_layers=4, patience=2, random_state=0), X_dask)
-    reference = RBIGDestructor(max_layers=4, patience=2, random_state=0).fit(X)
+    params = dict(rotation="pca", validation_fraction=None, max_layers=4, patience=2, random_state=0)
+    fitted = ddask.fit(RBIGDestructor(**params), X_dask)
+    reference = RBIGDestructor(**params).fit(X)
     # The noise floor comes from other normal draws, so it differs a little.
     assert fitted.tol_ > 0 and abs(fitted.tol_ - reference.tol_) < 5 * reference.tol_
     assert abs(fitted.score(X_test) - reference.score(X_test)) < 0.02
@@ -353,6 +354,8 @@ def test_fit_validates_data_and_refuses_unsupported_layers(client, da, X_dask):
         (DeepDestructor(), "cannot fit a DeepDestructor"),
         (MarginalDestructor(SplineDensity()), "HistogramDensity marginals only"),
         (RBIGDestructor(rotation="ica", n_layers=1, tol=0.0), "rotation='pca' or 'random' only"),
+        (RBIGDestructor(rotation="pca"), "pass validation_fraction=None"),
+        (RBIGDestructor(validation_fraction=None), "rotation='pca' or 'random' only"),
     ]:
         with pytest.raises(ValueError, match=match):
             ddask.fit(estimator, X_dask)

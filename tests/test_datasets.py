@@ -126,3 +126,18 @@ def test_mixed_tables_split_with_the_kinds_auto_reads(name):
 def test_unknown_mixed_benchmark():
     with pytest.raises(ValueError, match="unknown mixed benchmark 'nope'"):
         load_mixed_benchmark("nope")
+
+
+def test_student_t_and_gaussian_mixture_densities():
+    from destructors.datasets import GaussianMixture, StudentT
+
+    # Sample log densities agree on independent draws, and the Student-t
+    # entropy matches scipy's closed form.
+    t = StudentT()
+    X = t.sample(100000, random_state=0)
+    assert -t.log_density(X).mean() == pytest.approx(t._distribution().entropy(), abs=0.05)
+    mixture = GaussianMixture()
+    X, other = mixture.sample(20000, random_state=0), mixture.sample(20000, random_state=1)
+    np.testing.assert_allclose(mixture.log_density(X).mean(), mixture.log_density(other).mean(), atol=0.06)
+    # The density of a point far from every component is far below that of the data.
+    assert mixture.log_density(np.full((1, 10), 30.0))[0] < mixture.log_density(X).min()

@@ -1,6 +1,7 @@
 """DeepDestructor and DeepDestructorCV, and the scikit-learn workflows they must support."""
 
 import pickle
+import re
 
 import joblib
 import numpy as np
@@ -159,7 +160,7 @@ def test_a_stack_stops_when_it_cannot_catch_up():
 def _stack_lengths(output):
     lengths = {}
     for line in output.splitlines():
-        if "validation log-likelihood" in line:
+        if "validation log-likelihood" in line and _LAYER_LINE.match(line):
             branch = line.split()[1]
             lengths[branch] = lengths.get(branch, 0) + 1
     return lengths
@@ -172,7 +173,8 @@ def test_a_stack_far_behind_the_first_stops_early(first, capsys):
     inits = {"gaussian": GaussianDestructor(), "marginal": MarginalDestructor()}
     order = [first] + [name for name in inits if name != first]
     model = DeepDestructor(
-        IdentityDestructor(), init_destructor=[inits[name] for name in order], verbose=1, random_state=0
+        IdentityDestructor(), init_destructor=[inits[name] for name in order], n_iter_no_change=5, verbose=1,
+        random_state=0,
     ).fit(X)
     assert isinstance(model.layers_[0], GaussianDestructor)
     output = capsys.readouterr().out
@@ -232,13 +234,112 @@ def test_per_layer_contributions_sum_to_the_score(moons):
     np.testing.assert_allclose(contributions[:, :2].sum(axis=1), model.score_samples(X, n_layers=1), rtol=1e-10)
 
 
-def test_verbose_prints_one_line_per_layer(moons, capsys):
+_LAYER_LINE = re.compile(r"^\[DeepDestructor\] (.+) layer +(\d+) ")
+_SUMMARY_LINE = re.compile(r"^\[DeepDestructor\] (.+?) (race stack on \d+ rows|stack on \d+ rows|stack): "
+                           r"(\d+) layers, .*, \d+\.\d\d s$")
+
+
+def test_verbose_prints_one_line_per_layer_and_per_stack(moons, capsys):
     X, _ = moons
-    model = _simple(refit=False, verbose=1).fit(X)
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[DeepDestructor]")]
-    assert len(lines) == len(model.validation_scores_)
-    assert "validation log-likelihood" in lines[1] and lines[1].rstrip().endswith(" s")
-    assert "CompositeDestructor" in lines[1]
+    model = _simple(refit=True, verbose=1).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.startswith("[DeepDestructor] ") for line in lines)
+    layers = [line for line in lines if _LAYER_LINE.match(line)]
+    summaries = [line for line in lines if not _LAYER_LINE.match(line)]
+    # One layer line per layer grown, then per layer refitted.
+    assert len(layers) == len(model.validation_scores_) + model.n_layers_ + 1
+    assert "validation log-likelihood" in layers[1] and layers[1].rstrip().endswith(" s")
+    assert "CompositeDestructor" in layers[1]
+    # One summary line for the stack grown on the training part, one for the
+    # refit; neither says "layer" followed by a number, which parsers use to
+    # tell the two kinds apart.
+    assert len(summaries) == 2
+    assert [_SUMMARY_LINE.match(line).group(2) for line in summaries] == ["stack", f"stack on {len(X)} rows"]
+    assert int(_SUMMARY_LINE.match(summaries[0]).group(3)) == len(model.validation_scores_) - 1
+    assert all(not re.search(r" layer \d", line) for line in summaries)
+    assert re.match(r"^\[DeepDestructor\] MarginalDestructor refit layer +0 ", layers[len(model.validation_scores_)])
+
+
+def test_racing_candidates_on_a_subsample(capsys):
+    X = np.random.RandomState(0).exponential(size=(3000, 2))
+    inits = [GaussianDestructor(), MarginalDestructor()]
+    # Training part 2,700 rows >= 4 x 300: the candidates race on 300 rows.
+    model = DeepDestructor(
+        IdentityDestructor(), init_destructor=inits, race_samples=300, verbose=1, random_state=0,
+    ).fit(X)
+    output = capsys.readouterr().out
+    assert output.count("race stack on 300 rows:") == 2
+    assert "GaussianDestructor leaves the race" in output
+    # The Gaussian, far behind on skewed data, never grows on all rows.
+    assert np.isnan(model.init_scores_[0]) and np.isfinite(model.init_scores_[1])
+    assert model.race_scores_[1] > model.race_scores_[0] + 0.1
+    assert isinstance(model.layers_[0], MarginalDestructor)
+    # Without the race both grow on all rows.
+    full = DeepDestructor(IdentityDestructor(), init_destructor=inits, race_samples=None, random_state=0).fit(X)
+    assert full.race_scores_ is None and np.isfinite(full.init_scores_).all()
+
+
+def test_close_candidates_stay_in_the_race():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((3000, 2))
+    # Two identical candidates cannot be told apart: both grow on all rows.
+    model = DeepDestructor(
+        IdentityDestructor(input_distribution="normal"), init_destructor=[GaussianDestructor(), GaussianDestructor()],
+        race_samples=300, random_state=0,
+    ).fit(X)
+    assert np.isfinite(model.init_scores_).all()
+
+
+@pytest.mark.parametrize("race_samples", [None, 200])
+def test_the_fitted_model_does_not_depend_on_n_jobs(race_samples):
+    from destructors.datasets import Checkerboard
+
+    X = Checkerboard().sample(1200, random_state=0)
+    serial = DeepDestructor(race_samples=race_samples, max_layers=4, random_state=0).fit(X)
+    parallel = DeepDestructor(race_samples=race_samples, max_layers=4, n_jobs=2, random_state=0).fit(X)
+    np.testing.assert_array_equal(serial.init_scores_, parallel.init_scores_)
+    np.testing.assert_array_equal(serial.validation_scores_, parallel.validation_scores_)
+    assert [type(layer) for layer in serial.layers_] == [type(layer) for layer in parallel.layers_]
+    np.testing.assert_array_equal(serial.score_samples(X), parallel.score_samples(X))
+
+
+def test_stacks_grown_in_parallel_are_cut_where_a_lone_stack_stops(capsys):
+    rng = np.random.RandomState(0)
+    X = rng.multivariate_normal(np.zeros(4), 0.9 * np.ones((4, 4)) + 0.1 * np.eye(4), size=1000)
+    make = lambda n_jobs: DeepDestructor(  # noqa: E731
+        IdentityDestructor(), init_destructor=[GaussianDestructor(), MarginalDestructor()], n_iter_no_change=5,
+        n_jobs=n_jobs, verbose=1, random_state=0,
+    ).fit(X)
+    serial = make(None)
+    serial_lengths = _stack_lengths(capsys.readouterr().out)
+    parallel = make(2)
+    output = capsys.readouterr().out
+    # The parallel marginal stack grew past its cut; its recorded curve is the
+    # one a stack grown alone stopped with.
+    assert _stack_lengths(output)["MarginalDestructor"] > serial_lengths["MarginalDestructor"] == 2
+    assert "MarginalDestructor stopped:" in output
+    np.testing.assert_array_equal(serial.init_scores_, parallel.init_scores_)
+
+
+def test_a_refitted_mixture_continues_em_from_its_validated_fits():
+    from destructors.base import make_layer
+    from destructors.deep import _replay_layer
+
+    X, _ = make_moons(4000, noise=0.05, random_state=0)
+    template = GaussianMixtureDestructor("auto", n_average=3)
+    fitted = make_layer(template, 0)
+    fitted._fit_layer(X[:3600])
+    refit = _replay_layer(template, fitted, 1)
+    refit._fit_layer(X)
+    assert refit.n_components == fitted.n_components_ and refit.density_.n_components == 3 * fitted.n_components_
+    assert not hasattr(refit, "_starts")  # used by that fit only
+    np.testing.assert_allclose(refit.density_.means_, fitted.density_.means_, atol=0.05)
+    # With warm_start=False the refit starts from k-means, and the components
+    # come out elsewhere (and in another order).
+    cold = _replay_layer(GaussianMixtureDestructor("auto", n_average=3, warm_start=False), fitted, 1)
+    assert not hasattr(cold, "_starts")
+    cold._fit_layer(X)
+    assert np.abs(cold.density_.means_ - fitted.density_.means_).max() > 0.05
 
 
 def test_too_few_rows_for_a_validation_split():

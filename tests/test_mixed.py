@@ -132,6 +132,16 @@ def test_bad_columns_are_named(params, X, error, message):
         MarginalDestructor(**params).fit(frame)
 
 
+def test_a_continuous_column_of_few_values_warns():
+    X = _people(300)
+    X["coded"] = np.random.RandomState(2).choice([0.0, 2.3, 3.9], len(X))
+    with pytest.warns(UserWarning, match=r"column 'coded' is continuous but holds only 3 distinct values"):
+        MarginalDestructor().fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        MarginalDestructor(categorical_features=["coded", "city"]).fit(X)
+
+
 def test_unseen_labels_and_values_off_the_grid_are_errors_naming_the_column():
     X = _people(300)
     X["tens"] = 10 * np.random.RandomState(1).randint(0, 5, len(X))

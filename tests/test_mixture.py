@@ -11,7 +11,13 @@ from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV
 
 from destructors import GaussianDestructor, GaussianMixtureDensity, GaussianMixtureDestructor
-from destructors._mixture_kernels import _log_ndtr_both, logsumexp_rows, solve_increasing
+from destructors._mixture_kernels import (
+    _log_ndtr_both,
+    full_gaussian_parameters,
+    full_log_gaussian_prob,
+    logsumexp_rows,
+    solve_increasing,
+)
 
 
 def _mixture_data(n_samples=1500, random_state=0):
@@ -48,6 +54,66 @@ def test_score_equals_sklearn_mixture(mixture_data, covariance_type):
         destructor.score_samples(X_test), reference.score_samples(X_test), rtol=1e-10, atol=1e-10
     )
     assert destructor.score(X_test) == pytest.approx(reference.score(X_test), rel=1e-12)
+
+
+@pytest.mark.parametrize("n_features", [2, 12])
+def test_batched_em_steps_match_scikit_learn(n_features):
+    # 12 features take the per-component covariance path, 2 the outer products.
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((600, n_features)) @ rng.standard_normal((n_features, n_features))
+    X[:200] += 5.0
+    ours = GaussianMixtureDensity(4, random_state=0).fit(X)
+    theirs = GaussianMixture(4, random_state=0).fit(X)
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.lower_bound_ == pytest.approx(theirs.lower_bound_, rel=1e-10)
+    np.testing.assert_allclose(ours.covariances_, theirs.covariances_, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(ours.score_samples(X), theirs.score_samples(X), rtol=1e-10)
+
+
+def test_batched_covariances_keep_their_digits_far_from_the_data_mean():
+    # A tight component 1e7 spreads away from the others: the second-moment
+    # formula would cancel to noise there; the kernel recomputes it centred.
+    rng = np.random.RandomState(0)
+    tight = 1e7 + 1e-3 * rng.standard_normal((300, 2))
+    X = np.vstack([rng.standard_normal((300, 2)), tight])
+    resp = np.zeros((600, 2))
+    resp[:300, 0] = resp[300:, 1] = 1.0
+    _, means, covariances = full_gaussian_parameters(X, resp, reg_covar=0.0)
+    np.testing.assert_allclose(covariances[1], np.cov(tight.T, bias=True), rtol=1e-6)
+    np.testing.assert_allclose(means[1], tight.mean(axis=0), rtol=1e-14)
+
+
+def test_batched_log_prob_in_row_blocks_matches_scipy(monkeypatch):
+    import destructors._mixture_kernels as kernels
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((50, 3))
+    means = rng.standard_normal((4, 3))
+    factors = rng.standard_normal((4, 3, 3)) * 0.3 + 2 * np.eye(3)
+    covariances = factors @ np.transpose(factors, (0, 2, 1))
+    precisions_cholesky = np.stack([np.linalg.inv(np.linalg.cholesky(c)).T for c in covariances])
+    # Blocks of 7 rows: the blocked loop must give the rows' own values.
+    monkeypatch.setattr(kernels, "_BLOCK_ENTRIES", 7 * 3 * 4)
+    log_prob = full_log_gaussian_prob(X, means, precisions_cholesky)
+    expected = np.column_stack([stats.multivariate_normal(m, c).logpdf(X) for m, c in zip(means, covariances)])
+    np.testing.assert_allclose(log_prob, expected, rtol=1e-12)
+
+
+def test_a_split_component_pair_keeps_the_parent_mean_and_covariance(mixture_data):
+    from destructors.mixture import _split_components
+
+    parent = GaussianMixtureDensity(3, random_state=0).fit(mixture_data)
+    weights, means, precisions = _split_components(parent)
+    covariances = np.linalg.inv(precisions)
+    for c in range(3):
+        halves = [c, c + 3]
+        assert weights[halves].sum() == pytest.approx(parent.weights_[c])
+        np.testing.assert_allclose(means[halves].mean(axis=0), parent.means_[c])
+        spread = means[c + 3] - means[c]
+        # Mixture of two equal halves: mean covariance plus a quarter of the
+        # outer product of the difference of their means.
+        np.testing.assert_allclose(covariances[c] + np.outer(spread, spread) / 4, parent.covariances_[c], atol=1e-10)
+        assert np.all(np.linalg.eigvalsh(covariances[c]) > 0)
 
 
 def test_one_component_is_the_full_gaussian():
@@ -216,6 +282,26 @@ def test_sweep_invert_solves_in_both_far_tails(fitted):
     log_pdf, log_cdf, log_sf = sweep.evaluate(x)
     np.testing.assert_allclose(np.where(z <= 0, stats.norm.logcdf(z), stats.norm.logsf(z)),
                                np.where(z <= 0, log_cdf, log_sf), rtol=1e-9)
+
+
+def test_sweep_sums_in_linear_space_and_in_log_space_far_out():
+    # Two components; rows from the bulk to 60 standard deviations out on both
+    # sides: the linear-space sums serve the bulk, log space the far rows
+    # (densities below 1e-250), and both agree with scipy's log-space values.
+    from scipy.special import logsumexp
+
+    from destructors._mixture_kernels import GaussianMixtureSweep
+
+    log_weights = np.log([0.3, 0.7])
+    means = np.array([[-1.0], [2.0]])
+    scales = np.array([0.5, 1.5])
+    x = np.array([-91.0, -31.0, -18.0, -3.0, 0.0, 0.4, 5.0, 20.0, 40.0, 92.0])
+    log_pdf, log_cdf, log_sf = GaussianMixtureSweep(log_weights, means, scales[:, None, None], x.size).evaluate(x)
+    t = (x[:, None] - means[:, 0]) / scales
+    np.testing.assert_allclose(log_pdf, logsumexp(log_weights + stats.norm.logpdf(t) - np.log(scales), axis=1),
+                               rtol=1e-12)
+    np.testing.assert_allclose(log_cdf, logsumexp(log_weights + stats.norm.logcdf(t), axis=1), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(log_sf, logsumexp(log_weights + stats.norm.logsf(t), axis=1), rtol=1e-12, atol=1e-15)
 
 
 def test_conditional_sweep_rejects_a_bad_order(fitted):

@@ -114,7 +114,7 @@ def test_auto_stops_soon_on_gaussian_data():
 
 def test_auto_uses_more_layers_on_curved_data_and_drops_the_tail(banana):
     X, _ = banana
-    model = RBIGDestructor(random_state=0, patience=3).fit(X)
+    model = RBIGDestructor(validation_fraction=None, random_state=0, patience=3).fit(X)
     assert model.n_layers_ >= 4
     # The kept model ends on a significant iteration.
     assert model.tc_reductions_[-1] > model.tol_
@@ -129,7 +129,7 @@ def test_max_layers_bounds_auto(banana):
 
 def test_large_tol_keeps_no_iteration(banana):
     X, _ = banana
-    model = RBIGDestructor(tol=100.0, random_state=0).fit(X)
+    model = RBIGDestructor(tol=100.0, validation_fraction=None, random_state=0).fit(X)
     assert model.n_layers_ == 0 and len(model.layers_) == 1
     assert model.total_correlation_ == 0.0 and model.noise_floor_ == 0.0
 
@@ -143,10 +143,20 @@ def test_single_feature_has_no_total_correlation():
 
 def test_verbose_prints_one_line_per_iteration(banana, capsys):
     X, _ = banana
-    model = RBIGDestructor(verbose=1, patience=2, random_state=0).fit(X)
+    model = RBIGDestructor(verbose=1, validation_fraction=None, patience=2, random_state=0).fit(X)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == model.n_layers_ + 2  # plus the dropped iterations
     assert lines[0].startswith("[RBIGDestructor] iteration 1: TC reduction")
+
+
+def test_verbose_reports_the_depth_search_then_the_refit(banana, capsys):
+    X, _ = banana
+    model = RBIGDestructor(verbose=1, patience=2, random_state=0).fit(X)
+    lines = capsys.readouterr().out.strip().splitlines()
+    search = [line for line in lines if "depth search" in line]
+    assert len(search) == len(model.validation_scores_) - 1
+    assert len(lines) == len(search) + model.n_layers_
+    assert lines[-1].startswith(f"[RBIGDestructor] iteration {model.n_layers_}: TC reduction")
 
 
 def test_beats_the_marginal_model_and_nears_the_truth(banana):
@@ -161,7 +171,9 @@ def test_beats_the_marginal_model_and_nears_the_truth(banana):
 def test_gaussianizes_the_training_data(banana):
     X, _ = banana
     Z = RBIGDestructor(output_distribution="normal", random_state=0).fit_transform(X)
-    np.testing.assert_allclose(np.cov(Z.T), np.eye(2), atol=0.06)
+    # Shrunk histograms only partly Gaussianize what they judge noise: the
+    # variances come out 0.94 here (0.98 to 1.00 without shrinkage).
+    np.testing.assert_allclose(np.cov(Z.T), np.eye(2), atol=0.08)
     for j in range(2):
         assert stats.kstest(Z[:, j], "norm").statistic < 0.03
 
@@ -240,4 +252,41 @@ def test_rows_beyond_the_data_survive_many_random_steps():
     X = rng.standard_normal((300, 3)) @ [[1, 0.5, 0], [0, 1, 0.5], [0, 0, 1]]
     rows = np.vstack([1.5 * rng.standard_normal((200, 3)), [[8, 0, 0], [0, -9, 0], [5, 5, -5]]])
     model = RBIGDestructor(rotation="random", n_layers=50, random_state=0).fit(X)
-    np.testing.assert_allclose(model.inverse_transform(model.transform(rows)), rows, rtol=0, atol=1e-5)
+    # With the default shrunk steps the farthest row, [5, 5, -5], comes back
+    # within 1e-4 (1e-14 for the others).
+    np.testing.assert_allclose(model.inverse_transform(model.transform(rows)), rows, rtol=0, atol=3e-4)
+
+
+def test_depth_is_the_best_on_validation_rows(banana):
+    X, _ = banana
+    model = RBIGDestructor(patience=3, random_state=0).fit(X)
+    scores = model.validation_scores_
+    assert model.n_layers_ == int(np.argmax(scores)) > 0
+    # The search stopped after `patience` iterations without a better score.
+    assert len(scores) - 1 == model.n_layers_ + 3
+    assert RBIGDestructor(validation_fraction=None, random_state=0).fit(X).validation_scores_ is None
+
+
+def test_searched_rotations_look_at_a_subsample_only():
+    rng = np.random.RandomState(0)
+    X = rng.laplace(size=(600, 3)) @ rng.standard_normal((3, 3))
+    small = RBIGDestructor(n_layers=1, max_samples=100, random_state=0).fit(X)
+    full = RBIGDestructor(n_layers=1, max_samples=None, random_state=0).fit(X)
+    assert not np.allclose(small.layers_[1].rotation_, full.layers_[1].rotation_)
+    # PCA rotations are not searched: they use every row.
+    pca = [RBIGDestructor(rotation="pca", n_layers=1, max_samples=m, random_state=0).fit(X) for m in (100, None)]
+    np.testing.assert_array_equal(pca[0].layers_[1].rotation_, pca[1].layers_[1].rotation_)
+
+
+def test_default_beats_the_total_correlation_rule_on_heavy_tails():
+    # An 8-D Student-t (3 dof): the total-correlation rule overfits with
+    # PCA rotations (benchmarks: held-out KL gap 1.86 against 0.44 at 20,000 rows).
+    from destructors.datasets import StudentT
+
+    t = StudentT()
+    X, X_test = t.sample(3000, random_state=0), t.sample(1000, random_state=1)
+    default = RBIGDestructor(random_state=0).fit(X).score(X_test)
+    rule = RBIGDestructor(rotation="pca", validation_fraction=None, random_state=0).fit(X).score(X_test)
+    truth = t.log_density(X_test).mean()
+    assert default > rule + 0.1
+    assert truth - default < 1.0
