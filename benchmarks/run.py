@@ -2,7 +2,9 @@
 
 Run ``python -m benchmarks`` from the repository root (``--quick`` for a
 smoke run of about a minute, ``--help`` for the options). Results go to
-``benchmarks/results/benchmarks.json`` and ``benchmarks/results/benchmarks.md``.
+``benchmarks/results/benchmarks.json`` and ``benchmarks/results/benchmarks.md``;
+without ``--datasets`` or ``--models`` the mixed tables follow
+(:mod:`benchmarks.bench_mixed`, ``mixed.json`` and ``mixed.md``).
 
 The summary compares the default model with a reference run
 (``benchmarks/results/reference.json``: the default model's and the tuned
@@ -341,4 +343,9 @@ def main(argv=None):
     (args.out / f"{args.name}.md").write_text(markdown(rows, header, reference))
     (args.out / f"{args.name}_summary.md").write_text(summary(rows, reference))
     print(f"wrote {args.out / (args.name + '.json')} and {args.out / (args.name + '.md')}")
+    if not (args.datasets or args.models):
+        # Mixed tables are scored on another measure, with their own models: bench_mixed.py.
+        from . import bench_mixed
+
+        bench_mixed.main(["--quick"] * args.quick + ["--output", str(args.out / "mixed.json")])
     return 0

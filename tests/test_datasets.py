@@ -4,14 +4,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from destructors import MarginalDestructor
 from destructors.datasets import (
     BENCHMARKS,
+    MIXED_BENCHMARKS,
     Banana,
     Checkerboard,
     CorrelatedGaussian,
     GaussianRing,
     TwoMoons,
     load_benchmark,
+    load_mixed_benchmark,
 )
 
 TWO_D = [Banana(), GaussianRing(), Checkerboard(), TwoMoons(n_grid=300)]
@@ -98,6 +101,31 @@ def test_randhie_is_an_optional_real_table():
     # Discrete columns were dequantized: no ties left in them.
     assert all(np.unique(data.X_train[:, j]).size > 0.9 * len(data.X_train) for j in range(10))
     np.testing.assert_allclose(data.X_train.mean(axis=0), 0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(MIXED_BENCHMARKS))
+def test_mixed_tables_split_with_the_kinds_auto_reads(name):
+    import importlib.util
+
+    pd = pytest.importorskip("pandas")
+    if importlib.util.find_spec(MIXED_BENCHMARKS[name][1]) is None:
+        pytest.skip(f"the {name} table ships with {MIXED_BENCHMARKS[name][1]}, an optional benchmark package")
+    data, again = load_mixed_benchmark(name), load_mixed_benchmark(name)
+    # Exact: the same table and seed, in one process.
+    pd.testing.assert_frame_equal(data.X_test, again.X_test)
+    n = len(data.X_train) + len(data.X_test)
+    assert abs(len(data.X_test) - 0.3 * n) <= 1 and not data.X_train.isna().any().any()
+    declared = {**dict.fromkeys(data.discrete, "discrete"), **dict.fromkeys(data.categorical, "categorical"),
+                **dict.fromkeys(data.continuous, "continuous")}
+    model = MarginalDestructor().fit(data.X_train)
+    assert list(model.feature_kinds_) == [declared[c] for c in data.X_train.columns]
+    # Every held-out value is on its column's training grid, every label seen in fit.
+    assert np.all(np.isfinite(model.score_samples(data.X_test)))
+
+
+def test_unknown_mixed_benchmark():
+    with pytest.raises(ValueError, match="unknown mixed benchmark 'nope'"):
+        load_mixed_benchmark("nope")
 
 
 def test_student_t_and_gaussian_mixture_densities():
