@@ -25,6 +25,14 @@ class LayerStack(BaseDestructor):
             log_det += layer_log_det
         return X, log_det
 
+    def _log_density(self, X, n_layers=None):
+        layers = self.layers_[:n_layers]
+        if len(layers) == 1 and not self._unit_input() and not layers[0]._unit_input():
+            # One layer on the stack's own input: its density is the stack's,
+            # and the layer may know a shorter way to it than its forward pass.
+            return layers[0]._log_density(X)
+        return super()._log_density(X, n_layers=n_layers)
+
     def _inverse(self, Z, n_layers=None):
         for layer in reversed(self.layers_[:n_layers]):
             Z = layer._inverse(Z)

@@ -353,3 +353,32 @@ def test_log_ndtr_of_both_tails_matches_scipy():
     log_cdf, log_sf = _log_ndtr_both(t)
     for mine, reference in ((log_cdf, log_ndtr(t)), (log_sf, log_ndtr(-t))):
         np.testing.assert_allclose(mine, reference, rtol=1e-13, atol=1e-300)
+
+
+def test_log_density_is_the_mixture_density_without_the_sweep():
+    # score_samples evaluates the mixture's log density directly; the forward
+    # pass (log-determinant plus the output's normal density) is the same
+    # function. Tolerance: both sum d conditional or component log terms of
+    # size up to ~1e12 far outside, each rounded to a few ulps.
+    from destructors import DeepDestructor
+    from destructors.base import BaseDestructor
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=2000), rng.exponential(size=2000), rng.normal(size=2000)])
+    rows = np.vstack([X[:100], 1e3 * X[:5], np.full((1, 3), -1e6)])
+    model = GaussianMixtureDestructor(4, random_state=0).fit(X)
+    direct = model.score_samples(rows)
+    assert np.all(np.isfinite(direct))
+    np.testing.assert_allclose(direct, BaseDestructor._log_density(model, rows), rtol=1e-12)
+    # A deep stack of the mixture alone scores through the same shortcut.
+    deep = DeepDestructor(init_destructor=GaussianMixtureDestructor(4), max_layers=2, random_state=0).fit(X)
+
+    def no_sweep(*args, **kwargs):
+        raise AssertionError("the forward sweep ran")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(GaussianMixtureDestructor, "_forward", no_sweep)
+        stack = deep.score_samples(rows, n_layers=0)  # the initial layer alone
+        model.score_samples(rows)
+    forward = BaseDestructor._log_density(deep, deep._check_X(rows), n_layers=1)
+    np.testing.assert_allclose(stack, forward, rtol=1e-12)
