@@ -923,7 +923,9 @@ class DeepDestructorCV(_BaseDeep):
         chosen initial candidate; a fold that stopped early keeps its last
         value.
     init_scores_ : ndarray of shape (n_init_candidates,)
-        Best mean cross-validated log-likelihood of each initial candidate.
+        Best mean cross-validated log-likelihood of each initial candidate;
+        ``-inf`` for one that could not be fitted on a fold, or refitted on
+        all rows (the next best is then refitted, with a warning).
     n_layers_ : int
         Chosen number of layers after the initial one.
     layers_ : list of destructors
@@ -1010,7 +1012,7 @@ class DeepDestructorCV(_BaseDeep):
         per_fold = Parallel(n_jobs=self.n_jobs)(
             delayed(_fold_growths)(self, X, train, test, rng.randint(_SEED_MAX)) for train, test in folds
         )
-        best = None
+        candidates = {}
         self.init_scores_ = np.full(len(per_fold[0]), -np.inf)
         for i in range(len(per_fold[0])):
             growths = [fold[i] for fold in per_fold]
@@ -1021,13 +1023,30 @@ class DeepDestructorCV(_BaseDeep):
                                for g in growths])
             depth = int(np.argmax(curves.mean(axis=0)))
             self.init_scores_[i] = curves.mean(axis=0)[depth]
-            if best is None or self.init_scores_[i] > self.init_scores_[best[0]]:
-                best = (i, depth, curves, growths)
-        init_index, depth, self.cv_scores_, growths = best
-        replay = [_majority([g.choices[k] for g in growths if len(g.choices) > k]) for k in range(depth)]
-        growth = self._grow(X, None, rng, init_index, depth, stop_early=False, replay=replay)
-        self._store(growth, depth)
-        return growth.Z, growth.log_det
+            candidates[i] = (depth, curves, growths)
+        # Refit the best candidate on all rows; one that fitted every fold may
+        # still fail there (a mixture component collapsing on the full data):
+        # the next best is refitted instead, with a warning.
+        order = sorted(candidates, key=lambda i: -self.init_scores_[i])
+        for init_index in order:
+            depth, curves, growths = candidates[init_index]
+            replay = [_majority([g.choices[k] for g in growths if len(g.choices) > k]) for k in range(depth)]
+            try:
+                growth = self._grow(X, None, rng, init_index, depth, stop_early=False, replay=replay)
+            except ValueError as error:
+                if init_index == order[-1]:
+                    raise
+                warnings.warn(
+                    f"DeepDestructorCV: the initial candidate {type(self._init_templates()[init_index]).__name__} "
+                    f"could not be refitted on all rows and is skipped: {error}",
+                    UserWarning,
+                    stacklevel=4,
+                )
+                self.init_scores_[init_index] = -np.inf
+                continue
+            self.cv_scores_ = curves
+            self._store(growth, depth)
+            return growth.Z, growth.log_det
 
 
 # ------------------------------------------------------------------ presets

@@ -510,3 +510,26 @@ def test_max_fit_samples_fits_layers_on_a_subsample_without_clipping():
     full = DeepDestructor(_copula_layer(), init_destructor=MarginalDestructor(), n_layers=2, random_state=0).fit(X)
     truth = stats.norm.logpdf(X, scale=[1.0, 3.0]).sum(axis=1).mean()
     assert full.score(X) > model.score(X) > truth - 0.3
+
+
+def test_cv_refits_the_next_candidate_when_the_best_fails_on_all_rows(monkeypatch):
+    # A mixture that fitted every fold may still collapse on all rows: the
+    # next best initial candidate is refitted instead, with a warning.
+    from destructors import DeepDestructorCV, GaussianMixtureDestructor, MarginalDestructor
+
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    fit = GaussianMixtureDestructor._fit
+
+    def fails_on_all_rows(self, rows):
+        if rows.shape[0] == X.shape[0]:
+            raise ValueError("collapsed on all rows")
+        return fit(self, rows)
+
+    monkeypatch.setattr(GaussianMixtureDestructor, "_fit", fails_on_all_rows)
+    model = DeepDestructorCV(cv=2, init_destructor=[MarginalDestructor(), GaussianMixtureDestructor(2)],
+                             max_layers=2, random_state=0)
+    with pytest.warns(UserWarning, match="GaussianMixtureDestructor could not be refitted on all rows"):
+        model.fit(X)
+    assert isinstance(model.layers_[0], MarginalDestructor)
+    assert np.isfinite(model.init_scores_[0]) and model.init_scores_[1] == -np.inf
+    assert np.all(np.isfinite(model.score_samples(X)))
