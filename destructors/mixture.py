@@ -151,7 +151,8 @@ precisions_init, random_state, warm_start, verbose, verbose_interval
 
     def _estimate_log_prob(self, X, xp=None):
         if self.covariance_type != "full":
-            return super()._estimate_log_prob(X, xp=xp)
+            # scikit-learn < 1.7 has no ``xp`` argument.
+            return super()._estimate_log_prob(X) if xp is None else super()._estimate_log_prob(X, xp=xp)
         return full_log_gaussian_prob(X, self.means_, self.precisions_cholesky_)
 
     def _estimate_log_prob_resp(self, X, xp=None):
@@ -163,7 +164,7 @@ precisions_init, random_state, warm_start, verbose, verbose_interval
 
     def _m_step(self, X, log_resp, xp=None):
         if self.covariance_type != "full":
-            return super()._m_step(X, log_resp, xp=xp)
+            return super()._m_step(X, log_resp) if xp is None else super()._m_step(X, log_resp, xp=xp)
         nk, self.means_, self.covariances_ = full_gaussian_parameters(X, np.exp(log_resp), self.reg_covar)
         self.weights_ = nk / nk.sum()
         try:
