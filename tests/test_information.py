@@ -250,14 +250,28 @@ def _nudged(X, seed=5):
 
 
 def test_estimates_move_less_than_their_standard_error_with_seed_and_last_bits():
+    """A new seed or last-bit changes of the data move an estimate by less than its standard error.
+
+    The reported error contains the spread between seeds (see ``_combine``),
+    so the spread of the estimates over seeds and nudged copies of the data
+    must be below the errors reported with them. A single pair of estimates
+    cannot show that: even with an exact error, two independent estimates
+    differ by more than it about half the time. Eight estimates give the
+    spread within about 25%; the measured ratio (spread over mean error) is
+    0.55 to 0.60 for the total correlation and 0.36 to 0.38 for the entropy
+    with the newest and the oldest declared numpy and scipy.
+    """
     X, h_true, tc_true = _laplace_mixture(3000)
-    tc, std = total_correlation(X, random_state=0, return_std=True)
-    assert abs(total_correlation(X, random_state=1, return_std=True)[0] - tc) < std
-    assert abs(total_correlation(_nudged(X), random_state=0, return_std=True)[0] - tc) < std
-    assert abs(tc - tc_true) < 3 * std
-    h, h_std = entropy(X, random_state=0, return_std=True)
-    assert abs(entropy(_nudged(X), random_state=0, return_std=True)[0] - h) < h_std
-    assert abs(h - h_true) < 3 * h_std
+    runs = [total_correlation(X, random_state=seed, return_std=True) for seed in range(5)]
+    runs += [total_correlation(_nudged(X, seed), random_state=0, return_std=True) for seed in (5, 6, 7)]
+    estimates, stds = np.array(runs).T
+    assert estimates.std(ddof=1) < stds.mean()
+    assert np.all(np.abs(estimates - tc_true) < 3 * stds)
+    runs = [entropy(X, random_state=seed, return_std=True) for seed in range(3)]
+    runs += [entropy(_nudged(X, seed), random_state=0, return_std=True) for seed in (5, 6)]
+    estimates, stds = np.array(runs).T
+    assert estimates.std(ddof=1) < stds.mean()
+    assert np.all(np.abs(estimates - h_true) < 3 * stds)
 
 
 def test_repeats_average_seeds_and_add_their_spread():

@@ -179,13 +179,19 @@ def test_gaussianizes_the_training_data(banana):
 
 
 def test_samples_follow_the_data(banana):
-    X, _ = banana
+    # Robust statistics only: the first marginal layer has half-Cauchy tails
+    # (mass 1 / (n + 1) a side), so a sample of 4,000 rows holds a point or
+    # two far outside the data, and its covariance is that of those points.
+    X, X_test = banana
     model = RBIGDestructor(random_state=0).fit(X)
     S = model.sample(4000, random_state=1)
-    np.testing.assert_allclose(S.mean(axis=0), X.mean(axis=0), atol=0.08)
-    np.testing.assert_allclose(np.cov(S.T), np.cov(X.T), atol=0.12)
-    # Curvature is reproduced: the conditional mean of x1 grows with x0**2.
-    assert np.corrcoef(S[:, 0] ** 2, S[:, 1])[0, 1] > 0.7
+    levels = [0.05, 0.25, 0.5, 0.75, 0.95]
+    np.testing.assert_allclose(np.quantile(S, levels, axis=0), np.quantile(X, levels, axis=0), atol=0.15)
+    # Against held-out rows of the truth: 0.047 is the two-sample KS critical value at the 0.1% level.
+    assert max(stats.ks_2samp(S[:, j], X_test[:, j]).statistic for j in range(2)) < 0.047
+    assert np.mean(np.any((S < X.min(axis=0)) | (S > X.max(axis=0)), axis=1)) < 0.01
+    # Curvature is reproduced: x1 grows with x0**2 (0.74 in the data).
+    assert stats.spearmanr(S[:, 0] ** 2, S[:, 1])[0] > 0.6
 
 
 def test_random_state_reproducible(banana):
