@@ -692,7 +692,7 @@ def _rbig_iteration(rows, rotation, marginal, rng):
 
 
 def _rbig_noise_floor(rows, first_template, rotation, marginal, rng):
-    """Reductions of RBIG iterations on standard normal data drawn on the workers."""
+    """Reductions of RBIG iterations on standard normal data drawn on the workers, and the first layer's optimism."""
     _, da = _import_dask()
     n, d = rows.n_samples, rows.n_features
     draws = _Rows(
@@ -703,14 +703,14 @@ def _rbig_noise_floor(rows, first_template, rotation, marginal, rng):
     )
     first = make_layer(first_template, rng)
     _fit_layer(first, draws)
-    Z = _forward(first, draws)[0]
+    Z, _, optimism = _forward(first, draws)
     draws.release()
     reductions = []
     for _ in range(_N_NOISE_LAYERS):
         *_, Z, gain = _rbig_iteration(Z, rotation, marginal, rng)
         reductions.append(gain / n)
     Z.release()
-    return np.array(reductions)
+    return np.array(reductions), optimism / n
 
 
 def _fit_rbig(layer, rows):
