@@ -239,9 +239,10 @@ def entropy(X, *, rbig=None, random_state=None, return_std=False, n_repeats=None
     -----
     Differential entropy depends on units: scaling every feature by ``c``
     adds ``n_features * log(c)``. Held-in estimates of the marginal
-    entropies are slightly optimistic (low), by about
-    ``(n_bins - 1) / (2 n)`` per feature for histograms (the Miller-Madow
-    bias).
+    entropies are optimistic (low), by about ``(n_bins - 1) / (2 n)`` per
+    feature for histograms (the Miller-Madow bias); with ``tol="auto"`` the
+    model measures that optimism on standard normal data of the same shape
+    and corrects for it (``RBIGDestructor.marginal_optimism_``).
 
     Examples
     --------
