@@ -35,7 +35,9 @@ rows:
   ones. Bin rules ``"sqrt"`` and ``"sturges"`` need only the number of rows;
   ``"fd"`` and ``"auto"`` need the interquartile range, found exactly by
   narrowing histograms (a pass or two) and gathering the few rows around
-  each quartile.
+  each quartile. With :class:`~destructors.GaussianDensity` marginals, each
+  feature's mean and standard deviation from per-block sums, equal to the
+  in-memory fit to rounding.
 - :class:`~destructors.RotationDestructor` with ``rotation="random"``
   (identical: the Haar draw needs no data) or ``"pca"`` (eigenvectors of the
   covariance from per-block centred cross-products, equal to the in-memory
@@ -116,7 +118,7 @@ from .gaussian import GaussianDestructor
 from .marginal import MarginalDestructor
 from .rbig import _N_NOISE_LAYERS, RBIGDestructor
 from .rotation import RotationDestructor
-from .univariate import HistogramDensity, spread_floor
+from .univariate import GaussianDensity, HistogramDensity, spread_floor
 
 __all__ = ["fit", "inverse_transform", "sample", "score_samples", "transform"]
 
@@ -585,6 +587,9 @@ def _fitted_histogram(template, lo, hi, counts, n_samples):
 def _fit_marginal(layer, rows):
     template = HistogramDensity() if layer.density is None else layer.density
     template._validate_params()
+    if type(template) is GaussianDensity:
+        _fit_gaussian_marginals(layer, template, rows)
+        return
     lo, hi = _ranges(rows)
     n = rows.n_samples
     supports = [template._support(np.array([a, b])) for a, b in zip(lo, hi)]
@@ -603,6 +608,19 @@ def _fit_marginal(layer, rows):
         _fitted_histogram(template, a, b, c, n)
         for (a, b), c in zip(supports, np.split(total, splits))
     ]
+
+
+def _fit_gaussian_marginals(layer, template, rows):
+    """:class:`GaussianDensity` marginals from per-block sums: each feature's mean and standard deviation."""
+    mean, scatter = _moments(rows)
+    lo, hi = _ranges(rows)
+    stds = np.sqrt(np.maximum(np.diag(scatter), 0.0) / rows.n_samples)
+    floors = spread_floor(np.vstack((lo, hi)), axis=0)
+    layer.densities_ = []
+    for m, s, f in zip(mean, stds, floors):
+        density = clone(template)
+        density._fit_moments(m, s, f)
+        layer.densities_.append(density)
 
 
 # -------------------------------------------------- rotation and Gaussian
@@ -773,10 +791,11 @@ def _check_supported(layer):
             _check_supported(template)
     elif isinstance(layer, MarginalDestructor):
         density = HistogramDensity() if layer.density is None else layer.density
-        if type(density) is not HistogramDensity:
+        if type(density) not in (HistogramDensity, GaussianDensity):
             raise ValueError(
-                "destructors.dask.fit fits MarginalDestructor with HistogramDensity marginals "
-                f"only, got density={type(density).__name__}. {_FIT_IN_MEMORY}"
+                "destructors.dask.fit fits MarginalDestructor with HistogramDensity or "
+                f"GaussianDensity marginals only, got density={type(density).__name__}. "
+                f"{_FIT_IN_MEMORY}"
             )
     elif isinstance(layer, RotationDestructor) and layer.rotation not in ("pca", "random"):
         raise ValueError(

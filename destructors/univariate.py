@@ -196,8 +196,16 @@ class GaussianDensity(BaseUnivariateDensity):
         # Standardize by the magnitude first: squares of values below 1e-154
         # underflow, and a plain std would return 0.
         magnitude = float(np.abs(x).max()) or 1.0
-        self.mean_ = float(x.mean())
-        self.scale_ = max(magnitude * float((x / magnitude).std()), float(spread_floor(x)))
+        self._fit_moments(x.mean(), magnitude * (x / magnitude).std(), spread_floor(x))
+
+    def _fit_moments(self, mean, std, floor):
+        """Fit from the mean and standard deviation of the values and their :func:`spread_floor`.
+
+        The sufficient statistics: the distributed fit of :mod:`destructors.dask`
+        sums them over blocks of rows.
+        """
+        self.mean_ = float(mean)
+        self.scale_ = max(float(std), float(floor))
 
     def _evaluate(self, x):
         t = (x - self.mean_) / self.scale_

@@ -19,6 +19,7 @@ from sklearn.model_selection import GridSearchCV
 from destructors import (
     CompositeDestructor,
     DeepDestructor,
+    GaussianDensity,
     GaussianDestructor,
     HistogramDensity,
     MarginalDestructor,
@@ -220,6 +221,18 @@ def test_fit_marginal_is_identical_to_the_in_memory_fit(client, X, X_dask, X_tes
     np.testing.assert_array_equal(fitted.score_samples(X_test), reference.score_samples(X_test))
 
 
+def test_fit_gaussian_marginals_match_the_in_memory_fit(client, X, X_dask, X_test):
+    fitted = ddask.fit(MarginalDestructor(GaussianDensity()), X_dask)
+    reference = MarginalDestructor(GaussianDensity()).fit(X)
+    # Sums over blocks against one sum: equal to rounding, a few units of 1e-16 per row summed.
+    for mine, theirs in zip(fitted.densities_, reference.densities_):
+        assert mine.mean_ == pytest.approx(theirs.mean_, rel=1e-12, abs=1e-14)
+        assert mine.scale_ == pytest.approx(theirs.scale_, rel=1e-12)
+    np.testing.assert_allclose(fitted.score_samples(X_test), reference.score_samples(X_test), rtol=1e-10)
+    constant = ddask.fit(MarginalDestructor(GaussianDensity()), X_dask[:, :1] * 0 + 3.0)
+    assert constant.densities_[0].scale_ == pytest.approx(3e-10)  # the spread floor, as in memory
+
+
 @pytest.mark.parametrize("covariance", ["sample", "correlation"])
 def test_fit_gaussian_matches_the_in_memory_fit(client, X, X_dask, X_test, covariance):
     fitted = ddask.fit(GaussianDestructor(covariance=covariance), X_dask)
@@ -352,7 +365,7 @@ def test_fit_rbig_with_pca_and_auto_tol_is_as_good_as_in_memory(client, X, X_das
 def test_fit_validates_data_and_refuses_unsupported_layers(client, da, X_dask):
     for estimator, match in [
         (DeepDestructor(), "cannot fit a DeepDestructor"),
-        (MarginalDestructor(SplineDensity()), "HistogramDensity marginals only"),
+        (MarginalDestructor(SplineDensity()), "HistogramDensity or GaussianDensity marginals only"),
         (RBIGDestructor(rotation="ica", n_layers=1, tol=0.0), "rotation='pca' or 'random' only"),
         (RBIGDestructor(rotation="pca"), "pass validation_fraction=None"),
         (RBIGDestructor(validation_fraction=None), "rotation='pca' or 'random' only"),
