@@ -34,12 +34,15 @@ Three sections (``--sections``, all by default):
 Run ``python -m benchmarks.bench_rbig [--quick] [--sections ...]``; it prints
 Markdown tables and writes ``benchmarks/results/rbig.json``. Sections not run
 keep their results from the existing JSON file (the Markdown says which
-commit measured them).
+commit measured them). An optional peer that is not installed is named on
+stderr and under its section's table, whose rows for it are then missing
+(``pip install "destructors[benchmarks]"`` installs them all).
 """
 
 import json
 import platform
 import subprocess
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -133,6 +136,29 @@ def _has(module):
     except ImportError:
         return False
     return True
+
+
+# Optional peers (the benchmarks extra) and the rows each one gives, per section.
+OPTIONAL_PEERS = {
+    "quality": {"sinflow": "GIS"},
+    "information": {"infomeasure": "Kozachenko-Leonenko entropy and KSG mutual information (infomeasure)"},
+}
+
+
+def missing_peers(section):
+    """Optional peers of ``section`` that are not installed, as ``{module: rows}``; warns on stderr."""
+    missing = {module: rows for module, rows in OPTIONAL_PEERS[section].items() if not _has(module)}
+    for module, rows in missing.items():
+        print(f"bench_rbig: {module} is not installed, so the {section} section has no {rows} rows; "
+              'install it with pip install "destructors[benchmarks]".', file=sys.stderr)
+    return missing
+
+
+def _missing_peers_line(missing):
+    if not missing:
+        return []
+    names = ", ".join(f"`{module}` ({rows})" for module, rows in missing.items())
+    return [f"Not installed in this run, so without their rows: {names}.", ""]
 
 
 def _models(random_state=0):
@@ -451,10 +477,11 @@ def _speed_markdown(speed_rows, growth_rows, commits):
     return lines
 
 
-def _quality_markdown(quality_rows, commits):
+def _quality_markdown(quality_rows, commits, missing):
     lines = ["", "### Held-out quality: RBIG against GIS (KL gap = mean log p_true - log q, held out; lower is better)", "",
              (f"Measured at commit {commits.get('quality', '?')}, all models in the same run on the same rows. "
               "Real data sets have no true density: compare the held-out log-likelihoods (higher is better)."), "",
+             *_missing_peers_line(missing),
              "| data | model | n_train | d | true log-lik | test log-lik | KL gap | iterations | fit s |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in quality_rows:
@@ -468,12 +495,13 @@ def _quality_markdown(quality_rows, commits):
     return lines
 
 
-def _information_markdown(summary, commits, n_rows):
+def _information_markdown(summary, commits, n_rows, missing):
     lines = ["", "### Information measures against closed forms", "",
              (f"Measured at commit {commits.get('information', '?')}: {n_rows:,} rows per sample, the same "
               "samples for every estimator. RBIG: `return_std=True` (3 seeds); coverage is the share of "
               "samples whose interval estimate +- 1.96 std holds the truth. Error: estimate - truth "
               "(mean over samples; mean of absolute values). 'Within' counts samples within 5% or 0.02 nats."), "",
+             *_missing_peers_line(missing),
              "| case | measure | estimator | d | truth | mean error | mean abs error | within | mean std | coverage | s per estimate |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for e in summary:
@@ -493,9 +521,10 @@ def markdown(results):
     if results.get("speed"):
         lines += _speed_markdown(results["speed"], results.get("growth", []), commits)
     if results.get("quality"):
-        lines += _quality_markdown(results["quality"], commits)
+        lines += _quality_markdown(results["quality"], commits, results.get("missing_peers", {}).get("quality", {}))
     if results.get("information_summary"):
-        lines += _information_markdown(results["information_summary"], commits, results.get("information_rows", 0))
+        lines += _information_markdown(results["information_summary"], commits, results.get("information_rows", 0),
+                                       results.get("missing_peers", {}).get("information", {}))
     return "\n".join(lines)
 
 
@@ -525,6 +554,11 @@ def main(argv=None):
         results["speed"] = speed(sizes, dims, args.n_layers)
         results["growth"] = growth(results["speed"])
         commits["speed"] = _commit()
+    missing = dict(results.get("missing_peers", {}))
+    for section in ("quality", "information"):
+        if section in args.sections:
+            missing[section] = missing_peers(section)
+    results["missing_peers"] = missing
     if "quality" in args.sections:
         results["quality"] = quality(args.n_train or (2000 if args.quick else 20_000), real=not args.quick)
         commits["quality"] = _commit()

@@ -46,3 +46,19 @@ def test_optional_models_and_data_sets_are_skipped_when_their_packages_are_missi
     assert "neural spline flow" not in run._available_models()
     assert "randhie" not in run._available()
     assert "skipping randhie: it needs statsmodels" in capsys.readouterr().out
+
+
+def test_bench_rbig_says_which_optional_peers_are_missing(monkeypatch, capsys):
+    from benchmarks import bench_rbig
+
+    monkeypatch.setattr(bench_rbig, "_has", lambda module: module != "infomeasure")
+    missing = bench_rbig.missing_peers("information")
+    assert list(missing) == ["infomeasure"]
+    assert "infomeasure is not installed" in capsys.readouterr().err
+    assert bench_rbig.missing_peers("quality") == {}
+    summary = [{"case": "Gaussian, 5-D", "measure": "entropy", "estimator": "RBIG", "d": 5, "truth": 1.0,
+                "mean_error": 0.0, "mean_abs_error": 0.0, "within_5pct_or_0.02": 1, "reps": 1, "mean_seconds": 1.0}]
+    table = bench_rbig.markdown({"information_summary": summary, "information_rows": 100,
+                                 "missing_peers": {"information": missing}})
+    assert "Not installed in this run, so without their rows: `infomeasure`" in table
+    assert "Not installed" not in bench_rbig.markdown({"information_summary": summary, "information_rows": 100})
