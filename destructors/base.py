@@ -190,6 +190,7 @@ class BaseDestructor(
     def _check_fit_X(self, X):
         """Validate training rows and return them in layer space (cells dequantized)."""
         if not self._accepts_mixed_data:
+            mixed.refuse_labels(self, X)
             X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
             return self._to_layer_space(X)
         X = mixed.fit_columns(self, X, resolve_random_state(getattr(self, "random_state", 0)))
@@ -204,6 +205,7 @@ class BaseDestructor(
         check_is_fitted(self)
         if self._accepts_mixed_data and getattr(self, "feature_kinds_", None) is not None:
             return mixed.encode_columns(self, X)
+        mixed.refuse_labels(self, X)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return self._to_layer_space(X)
 

@@ -740,9 +740,11 @@ def _fit_rbig(layer, rows):
     _fit_layer(first, rows)
     Z, log_likelihood, _ = _forward(first, rows)
     rows.release()
-    layer.marginal_entropy_ = -log_likelihood / n
     current = {"Z": Z}
-    layer._set_tolerance(lambda: _rbig_noise_floor(Z, first_template, rotation, marginal, rng))
+    layer._set_tolerance(
+        lambda: _rbig_noise_floor(Z, first_template, rotation, marginal, rng),
+        held_in_entropy=-log_likelihood / n,
+    )
 
     def iterate():
         rotation_layer, marginal_layer, current["Z"], gain = _rbig_iteration(current["Z"], rotation, marginal, rng)

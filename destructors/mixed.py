@@ -139,6 +139,37 @@ def _column_name(estimator, j, names=None):
     return f"column {names[j]!r}" if names is not None else f"column {j}"
 
 
+def _label_dtype(dtype):
+    import pandas as pd
+
+    return isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dtype) \
+        or pd.api.types.is_string_dtype(dtype)
+
+
+def refuse_labels(estimator, X):
+    """Raise a ValueError naming the label columns of a DataFrame, for estimators that read numbers only."""
+    if not _is_dataframe(X):
+        return
+    import pandas as pd
+
+    numbers = {"integer", "floating", "mixed-integer-float", "decimal", "empty"}
+    labels = [
+        str(name) for name, column in X.items()
+        if _label_dtype(column.dtype)
+        # An object column of numbers still converts; only labels are refused.
+        and not (pd.api.types.is_object_dtype(column.dtype)
+                 and pd.api.types.infer_dtype(column, skipna=True) in numbers)
+    ]
+    if labels:
+        raise ValueError(
+            f"{type(estimator).__name__} reads every column as a number, but column(s) "
+            f"{', '.join(map(repr, labels))} hold labels (category, object or string dtype). "
+            "Encode them first (for example with scikit-learn's OneHotEncoder), or use a "
+            "destructor that takes categorical_features (DeepDestructor, MarginalDestructor, "
+            "GaussianDestructor, GaussianMixtureDestructor)."
+        )
+
+
 def _read_frame(X):
     """Columns of a pandas DataFrame: ``(values, kind)`` per column, ``kind`` what its dtype says."""
     import pandas as pd
@@ -147,8 +178,7 @@ def _read_frame(X):
     for j in range(X.shape[1]):
         series = X.iloc[:, j]
         dtype = series.dtype
-        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dtype) \
-                or pd.api.types.is_string_dtype(dtype):
+        if _label_dtype(dtype):
             columns.append((series.to_numpy(dtype=object, na_value=np.nan), CATEGORICAL))
         elif pd.api.types.is_bool_dtype(dtype):
             columns.append((series.to_numpy(dtype=np.float64, na_value=np.nan), "boolean"))

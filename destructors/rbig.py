@@ -348,12 +348,13 @@ class RBIGDestructor(LayerStack):
     def _fit(self, X):
         self._fit_forward(X)
 
-    def _set_tolerance(self, noise_floor):
-        """Set ``noise_floor_``, ``noise_floor_std_``, ``tol_`` and ``marginal_optimism_``.
+    def _set_tolerance(self, noise_floor, held_in_entropy):
+        """Set ``noise_floor_``, ``noise_floor_std_``, ``tol_``, ``marginal_optimism_`` and ``marginal_entropy_``.
 
         ``noise_floor()`` runs the simulation of ``tol="auto"`` and returns
-        the reductions found there and the first layer's optimism; the
-        optimism is added to ``marginal_entropy_``, which must be set.
+        the reductions found there and the first layer's optimism;
+        ``held_in_entropy`` is the first layer's negative mean
+        log-likelihood on the training rows, which the optimism corrects.
         """
         if self.tol == "auto":
             floor, optimism = noise_floor()
@@ -366,7 +367,7 @@ class RBIGDestructor(LayerStack):
             self.noise_floor_std_ = 0.0
             self.tol_ = float(self.tol)
             self.marginal_optimism_ = 0.0
-        self.marginal_entropy_ += self.marginal_optimism_
+        self.marginal_entropy_ = float(held_in_entropy) + self.marginal_optimism_
 
     def _iterate(self, first, n_features, iterate, keep=None, n_iterations=None):
         """Add iterations after the ``first`` layer until the stopping rule holds; store the stack.
@@ -470,8 +471,10 @@ class RBIGDestructor(LayerStack):
         first = make_layer(first_template, rng)
         Z, log_det = first._fit_layer(X)
         # Held-in log-likelihood of the marginal densities: sum_j log f_j(x_j).
-        self.marginal_entropy_ = -float(np.mean(norm_logpdf(Z).sum(axis=1) + log_det))
-        self._set_tolerance(lambda: self._noise_floor(X.shape, first_template, rotation, marginal, rng))
+        self._set_tolerance(
+            lambda: self._noise_floor(X.shape, first_template, rotation, marginal, rng),
+            held_in_entropy=-np.mean(norm_logpdf(Z).sum(axis=1) + log_det),
+        )
 
         current = {"Z": Z, "log_det": log_det}
         kept = dict(current)

@@ -17,6 +17,8 @@ from destructors import (
     GaussianMixtureDestructor,
     HistogramDensity,
     MarginalDestructor,
+    RBIGDestructor,
+    RotationDestructor,
 )
 from destructors.mixed import MAX_CATEGORIES
 
@@ -299,3 +301,27 @@ def test_continuous_data_behave_as_before():
     # Exact: the same operations on the same rows, in one process.
     np.testing.assert_array_equal(auto.score_samples(X), off.score_samples(X))
     assert isinstance(auto.sample(3, random_state=0), np.ndarray)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [RBIGDestructor(n_layers=1, random_state=0), RotationDestructor("pca", input_distribution="normal")],
+    ids=["rbig", "rotation"],
+)
+def test_destructors_that_read_numbers_only_name_the_label_columns(estimator):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame({
+        "height": rng.normal(170, 10, 200),
+        "age": rng.randint(18, 90, 200),
+        "colour": pd.Categorical(rng.choice(["red", "blue"], 200)),
+        "city": pd.Series(rng.choice(["Oslo", "Lima"], 200), dtype="string"),
+        "weight": pd.Series(rng.normal(70, 5, 200), dtype=object),  # numbers in an object column
+    })
+    with pytest.raises(ValueError, match=r"column\(s\) 'colour', 'city' hold labels.*categorical_features"):
+        clone(estimator).fit(frame)
+    numbers = frame[["height", "age", "weight"]]
+    fitted = clone(estimator).fit(numbers)
+    assert np.all(np.isfinite(fitted.score_samples(numbers)))
+    with pytest.raises(ValueError, match=r"'weight' hold labels"):
+        fitted.score_samples(numbers.assign(weight=frame["colour"].astype(str)))
