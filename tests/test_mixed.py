@@ -324,4 +324,4 @@ def test_destructors_that_read_numbers_only_name_the_label_columns(estimator):
     fitted = clone(estimator).fit(numbers)
     assert np.all(np.isfinite(fitted.score_samples(numbers)))
     with pytest.raises(ValueError, match=r"'weight' hold labels"):
-        fitted.score_samples(numbers.assign(weight=frame["colour"].astype(str)))
+        fitted.score_samples(numbers.assign(weight=rng.choice(["red", "blue"], 200).astype(object)))
