@@ -19,7 +19,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ._normal import norm_logpdf
-from .base import BaseDestructor, make_layer, resolve_random_state
+from .base import BaseDestructor, make_layer, resolve_random_state, validate_nested_params
 from .composite import CompositeDestructor, LayerStack
 from .gaussian import GaussianDestructor
 from .marginal import MarginalDestructor, gaussian_view_marginal
@@ -451,7 +451,12 @@ class _BaseDeep(LayerStack):
         # data (at least 16 MiB), so peak memory stays a small multiple of
         # the training array however many components a mixture has.
         budget = min(get_config()["working_memory"], max(16.0, X.nbytes / 2**20))
-        with config_context(working_memory=budget):
+        # The templates are validated once; their clones, which differ only
+        # in seeds and distributions the stack sets, are fitted without
+        # validating again (a few hundred clones on a small table).
+        for template in self._init_templates() + self._layer_templates():
+            validate_nested_params(template)
+        with config_context(working_memory=budget, skip_parameter_validation=True):
             return self._fit_stack(X)
 
     def _fit(self, X):

@@ -18,12 +18,12 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _tree_kernels as kernels
-from .base import CanonicalDestructor, check_n_samples, resolve_random_state
+from .base import CachedParamNames, CanonicalDestructor, check_n_samples, resolve_random_state
 
 __all__ = ["TreeDensity", "TreeDestructor"]
 
 
-class TreeDensity(DensityMixin, BaseEstimator):
+class TreeDensity(CachedParamNames, DensityMixin, BaseEstimator):
     """Piecewise-constant density on the leaves of a tree over the unit cube.
 
     The tree splits the cube into axis-aligned boxes (its leaves); the

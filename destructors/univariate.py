@@ -26,7 +26,7 @@ from ._kde import BinnedGaussianKDE, bandwidth_rule
 from ._normal import norm_logpdf, z_from_log_cdf_sf
 from ._cells import james_stein_intensity as _james_stein_intensity
 from ._piecewise import PiecewiseCDF
-from .base import resolve_random_state
+from .base import CachedParamNames, resolve_random_state
 
 __all__ = [
     "BaseUnivariateDensity",
@@ -48,7 +48,7 @@ def spread_floor(x, axis=None):
     return 1e-10 * np.where(magnitude > 0, magnitude, 1.0)
 
 
-class BaseUnivariateDensity(BaseEstimator, metaclass=ABCMeta):
+class BaseUnivariateDensity(CachedParamNames, BaseEstimator, metaclass=ABCMeta):
     """Base class of univariate densities.
 
     Subclasses implement ``_fit(x)`` and either the log-space hooks

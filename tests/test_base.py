@@ -258,6 +258,32 @@ def test_make_layer_draws_every_nested_random_state():
     again = make_layer(Holder(inner=DummyClassifier()), random_state=0).get_params()
     assert (first["random_state"], first["inner__random_state"]) == (again["random_state"], again["inner__random_state"])
 
+    # The seeds are those check_random_state(0) draws, in the sorted order of the keys.
+    rng = np.random.RandomState(0)
+    assert [first["inner__random_state"], first["random_state"]] == [rng.randint(np.iinfo(np.int32).max) for _ in range(2)]
+    # A RandomState instance is drawn from, as before.
+    shared = np.random.RandomState(0)
+    assert make_layer(Holder(inner=DummyClassifier()), random_state=shared).get_params()["inner__random_state"] == \
+        first["inner__random_state"]
+    rng = np.random.RandomState(0)
+    rng.randint(np.iinfo(np.int32).max, size=2)
+    assert shared.get_state()[2] == rng.get_state()[2]
+    np.testing.assert_array_equal(shared.get_state()[1], rng.get_state()[1])
+
+
+def test_parameter_names_are_read_once_per_class_and_follow_subclasses():
+    class Wider(IdentityDestructor):
+        def __init__(self, width=1, *, input_distribution="uniform", output_distribution="uniform"):
+            self.width = width
+            super().__init__(input_distribution=input_distribution, output_distribution=output_distribution)
+
+    assert IdentityDestructor._get_param_names() == ["input_distribution", "output_distribution"]
+    assert Wider._get_param_names() == ["input_distribution", "output_distribution", "width"]
+    assert clone(Wider(width=3)).width == 3
+    # Callers may change the list they get without changing the next one.
+    Wider._get_param_names().append("mangled")
+    assert "mangled" not in Wider().get_params()
+
 
 def test_histogram_is_the_default_marginal_density(data):
     model = MarginalDestructor().fit(data[0])
