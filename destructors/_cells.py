@@ -29,7 +29,7 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from ._normal import z_from_log_cdf_sf
-from ._piecewise import PiecewiseCDF
+from ._piecewise import PiecewiseCDF, ragged_sums
 
 # Cell values beyond this many cells from the origin are clipped when a
 # Gaussian view far in a tail is mapped back: every grid value stays an
@@ -53,6 +53,23 @@ def james_stein_intensity(counts, target):
     noise = 1.0 - np.sum(freq * freq)
     distance = (n - 1.0) * np.sum((target - freq) ** 2)
     return float(min(noise / distance, cap)) if distance > noise else cap
+
+
+def james_stein_intensities(counts, target, lengths):
+    """:func:`james_stein_intensity` of every row of padded tables, over its first ``lengths[j]`` entries.
+
+    The same numbers (and types: a float, or the cap as a NumPy float) as
+    row by row, for all rows in one pass.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    n = ragged_sums(counts, lengths)
+    cap = n / (n + 1.0)
+    freq = counts / n[:, None]
+    noise = 1.0 - ragged_sums(freq * freq, lengths)
+    distance = (n - 1.0) * ragged_sums((target - freq) ** 2, lengths)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.minimum(noise / distance, cap)
+    return [float(r) if d > e else c for r, d, e, c in zip(ratio, distance, noise, cap)]
 
 
 def log_diff_exp(log_a, log_b):

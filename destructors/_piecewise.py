@@ -289,6 +289,111 @@ class PiecewiseCDF:
         return self.knots[k + 1] - self.widths[k] * _rq_inverse(y, self.b[k], self.a[k])
 
 
+def equal_width_knots(lo, hi, n_bins):
+    """Knots of ``n_bins[j]`` equal bins over ``[lo[j], hi[j]]``, one row per column.
+
+    Row ``j`` starts with ``np.linspace(lo[j], hi[j], n_bins[j] + 1)``, the
+    same numbers (``i * step + lo``, the last knot exactly ``hi``), and is
+    padded with ``hi[j]`` to the longest row.
+    """
+    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+    n_bins = np.asarray(n_bins, dtype=np.intp)
+    step = np.subtract(hi, lo) / n_bins
+    knots = np.arange(int(n_bins.max()) + 1, dtype=np.float64) * step[:, None]
+    knots += lo[:, None]
+    beyond = np.arange(knots.shape[1]) >= n_bins[:, None]
+    knots[beyond] = np.broadcast_to(hi[:, None], knots.shape)[beyond]
+    for j in np.flatnonzero(step == 0):
+        # Denormal steps: linspace divides before multiplying (numpy gh-5437).
+        knots[j, : n_bins[j] + 1] = np.linspace(lo[j], hi[j], n_bins[j] + 1)
+    return knots
+
+
+def ragged_sums(table, lengths):
+    """Sum of the first ``lengths[j]`` entries of each row, rounded as ``table[j, :lengths[j]].sum()``.
+
+    NumPy sums pairwise, so the rounding depends on the length summed: rows
+    of the same length are summed together (a contiguous 2-D sum along its
+    last axis sums each row pairwise), never a padded row or ``reduceat``
+    (which sums in order).
+    """
+    sums = np.empty(table.shape[0])
+    for length in np.unique(lengths):
+        rows = np.flatnonzero(lengths == length)
+        sums[rows] = np.ascontiguousarray(table[rows, :length]).sum(axis=1)
+    return sums
+
+
+def _split_rows(table, lengths):
+    """The first ``lengths[j]`` entries of each row as 1-D arrays, views of one compact copy."""
+    flat = table[np.arange(table.shape[1]) < np.asarray(lengths)[:, None]]
+    ends = np.cumsum(lengths).tolist()
+    return [flat[end - length:end] for end, length in zip(ends, lengths)]
+
+
+def histogram_cdfs(knots, n_bins, masses, tail_masses, tails="cauchy"):
+    """``PiecewiseCDF`` with straight bins for every row of padded tables, built together.
+
+    Row ``j`` gives what ``PiecewiseCDF(knots[j, :n + 1], masses[j, :n],
+    tail_masses[j], tails=tails)`` gives with ``n = n_bins[j]`` (the same
+    formulas element by element, and sums rounded as per row): on a layer of
+    many small columns the per-column construction costs several times its
+    arithmetic.
+
+    Parameters
+    ----------
+    knots : ndarray of shape (n_columns, n_knots)
+        Knots of each row, increasing over its first ``n_bins[j] + 1`` entries.
+    n_bins : ndarray of int of shape (n_columns,)
+        Number of bins of each row.
+    masses : ndarray of shape (n_columns, n_knots - 1)
+        Positive bin masses over the first ``n_bins[j]`` entries, zero beyond.
+    tail_masses : ndarray of shape (n_columns, 2)
+        Masses below the first and above the last knot.
+    tails : {"cauchy", "normal"}, default="cauchy"
+        Shape of the tails of every CDF.
+
+    Returns
+    -------
+    cdfs : list of PiecewiseCDF
+    """
+    n_bins = np.asarray(n_bins, dtype=np.intp)
+    rows = np.arange(n_bins.size)
+    in_bins = np.arange(masses.shape[1]) < n_bins[:, None]
+    widths = np.diff(knots, axis=1)
+    if not np.all(widths[in_bins] > 0):
+        raise ValueError("knots must be strictly increasing")
+    widths[~in_bins] = 1.0
+    total = ragged_sums(masses, n_bins) + (tail_masses[:, 0] + tail_masses[:, 1])
+    masses = masses / total[:, None]
+    p_left, p_right = tail_masses[:, 0] / total, tail_masses[:, 1] / total
+    # Cumulative sums run in order along each row; the zero padding beyond
+    # a row's bins leaves the sums from its right end unchanged.
+    zeros = np.zeros((rows.size, 1))
+    cdf_knots = p_left[:, None] + np.concatenate((zeros, np.cumsum(masses, axis=1)), axis=1)
+    sf_knots = p_right[:, None] + np.concatenate((np.cumsum(masses[:, ::-1], axis=1)[:, ::-1], zeros), axis=1)
+    mean_slope = masses / widths
+    scale_left = 2.0 * p_left / (np.pi * mean_slope[:, 0])
+    scale_right = 2.0 * p_right / (np.pi * mean_slope[rows, n_bins - 1])
+    z_left, z_right = -ndtri(p_left), -ndtri(p_right)
+    columns = zip(
+        _split_rows(knots, n_bins + 1), _split_rows(widths, n_bins), _split_rows(masses, n_bins),
+        _split_rows(cdf_knots, n_bins + 1), _split_rows(sf_knots, n_bins + 1),
+        _split_rows(np.ones(masses.shape), n_bins), _split_rows(np.ones(masses.shape), n_bins),
+    )
+    cdfs = []
+    for j, (knots_j, widths_j, masses_j, cdf_j, sf_j, a_j, b_j) in enumerate(columns):
+        cdf = PiecewiseCDF.__new__(PiecewiseCDF)
+        # The attributes of __init__, in its order.
+        cdf.__dict__.update(
+            knots=knots_j, widths=widths_j, masses=masses_j, p_left=p_left[j], p_right=p_right[j],
+            cdf_knots=cdf_j, sf_knots=sf_j, a=a_j, b=b_j, scale_left=scale_left[j],
+            scale_right=scale_right[j], tails=tails, z_left=z_left[j], z_right=z_right[j],
+        )
+        cdfs.append(cdf)
+    return cdfs
+
+
 class StackedPiecewiseCDF:
     """The Gaussian views of several :class:`PiecewiseCDF`, one per column, in one pass.
 

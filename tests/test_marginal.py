@@ -65,7 +65,7 @@ def test_rejects_a_non_density(X):
 @pytest.mark.parametrize(
     "density",
     [None, HistogramDensity(tails="normal", shrinkage="auto"), HistogramDensity(bins=7, alpha=0.0),
-     HistogramDensity(bins="sqrt"), SplineDensity(), SplineDensity(tails="normal")],
+     HistogramDensity(bins="sqrt"), HistogramDensity(bins="fd", alpha=0.37, shrinkage=0.3), SplineDensity(), SplineDensity(tails="normal")],
     ids=repr,
 )
 @pytest.mark.filterwarnings("ignore:.*holds only 5 distinct values:UserWarning")

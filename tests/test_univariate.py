@@ -10,7 +10,8 @@ from scipy.integrate import trapezoid  # np.trapezoid needs NumPy 2
 from sklearn.base import clone
 
 from destructors import GaussianDensity, HistogramDensity, SplineDensity
-from destructors.univariate import _james_stein_intensity
+from destructors._cells import james_stein_intensities, james_stein_intensity as _james_stein_intensity
+from destructors._piecewise import PiecewiseCDF, equal_width_knots, histogram_cdfs, ragged_sums
 
 from _estimators import DENSITY_CLASSES
 
@@ -238,6 +239,37 @@ def test_densities_pickled_before_the_tails_parameter_have_cauchy_tails():
 
 
 # ---------------------------------------------------------------- histogram
+def test_histogram_tables_equal_row_by_row():
+    # Histograms of many columns are fitted on padded tables, one row per
+    # column; every row must give the numbers of the one-column kernels bit
+    # for bit (NumPy sums pairwise, so sums of padded rows would not).
+    rng = np.random.RandomState(0)
+    n_bins = np.array([1, 2, 7, 8, 9, 17, 130, 9, 1])
+    lo = rng.standard_normal(n_bins.size) * 10.0 ** rng.randint(-5, 9, n_bins.size)
+    hi = lo + rng.exponential(size=n_bins.size) * np.abs(lo)
+    knots = equal_width_knots(lo, hi, n_bins)
+    counts = rng.randint(0, 50, (n_bins.size, knots.shape[1] - 1))
+    counts[np.arange(counts.shape[1]) >= n_bins[:, None]] = 0
+    masses = np.where(counts > 0, counts + 0.37, 0.0)
+    masses[np.arange(counts.shape[1]) >= n_bins[:, None]] = 0.0
+    masses[:, 0] += 0.1
+    tail_masses = rng.uniform(0.001, 0.01, (n_bins.size, 2))
+    target = rng.dirichlet(np.ones(counts.shape[1]), n_bins.size)
+    cdfs = histogram_cdfs(knots, n_bins, masses, tail_masses, tails="normal")
+    sums = ragged_sums(masses, n_bins)
+    intensities = james_stein_intensities(counts, target, n_bins)
+    for j, n in enumerate(n_bins):
+        np.testing.assert_array_equal(knots[j, : n + 1], np.linspace(lo[j], hi[j], n + 1))
+        assert sums[j] == masses[j, :n].sum()
+        alone = _james_stein_intensity(counts[j, :n], target[j, :n])
+        assert intensities[j] == alone and type(intensities[j]) is type(alone)
+        expected = PiecewiseCDF(knots[j, : n + 1], masses[j, :n], tail_masses[j], tails="normal")
+        assert list(vars(cdfs[j])) == list(vars(expected))
+        for name, value in vars(expected).items():
+            assert type(getattr(cdfs[j], name)) is type(value), name
+            np.testing.assert_array_equal(getattr(cdfs[j], name), value, err_msg=name)
+
+
 def test_james_stein_intensity_closed_forms():
     target = np.array([0.5, 0.5])
     # Frequencies (0.9, 0.1): sampling variance 1 - 0.82 over distance 9 * 0.32.
