@@ -462,8 +462,13 @@ def normal_bounds(tree, threshold, n_features):
     """
     lower, upper = node_boxes({**tree, "threshold": threshold}, n_features)
     is_leaf = tree["left"] < 0
+    return normal_box_bounds(lower[is_leaf], upper[is_leaf])
+
+
+def normal_box_bounds(lower, upper):
+    """:func:`normal_bounds` of boxes ``[lower, upper]`` already known."""
     with np.errstate(divide="ignore"):
-        return np.nextafter(ndtri(lower[is_leaf]), np.inf), ndtri(upper[is_leaf])
+        return np.nextafter(ndtri(lower), np.inf), ndtri(upper)
 
 
 def map_normal(Z, lookup, levels, leaf_of_node, linear_map, leaf_log_det=None, bounds=None):
