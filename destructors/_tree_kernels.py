@@ -50,31 +50,40 @@ def _best_split(values, lower, upper, min_samples_leaf):
     of them, on all features, are scored with one sort per feature block.
     """
     m, n_features = values.shape
-    if m < 2 * min_samples_leaf:
+    s = min_samples_leaf
+    if m < 2 * s:
         return None
-    k = np.arange(min_samples_leaf, m - min_samples_leaf + 1)
-    n_left = k[:, None].astype(np.float64)
+    n_left = np.arange(s, m - s + 1, dtype=np.float64)[:, None]
     n_right = m - n_left
     best = (-np.inf, -1, 0.0)
-    block = max(1, _CANDIDATE_BLOCK // k.size)
+    block = max(1, _CANDIDATE_BLOCK // n_left.size)
     for start in range(0, n_features, block):
         cols = slice(start, min(start + block, n_features))
         ordered = np.sort(values[:, cols], axis=0)
-        below, above = ordered[k - 1], ordered[k]
+        # Candidate k lies between the k-th and (k + 1)-th sorted values.
+        below, above = ordered[s - 1 : m - s], ordered[s : m - s + 1]
         lo, hi = lower[cols], upper[cols]
-        threshold = 0.5 * (below + above)
+        threshold = below + above
+        threshold *= 0.5
         left_width, right_width = threshold - lo, hi - threshold
-        valid = (below < above) & (left_width > _MIN_WIDTH) & (right_width > _MIN_WIDTH)
-        if not valid.any():
-            continue
+        invalid = below >= above
+        invalid |= left_width <= _MIN_WIDTH
+        invalid |= right_width <= _MIN_WIDTH
         width = hi - lo
+        # Same operations, in the same order, as the formula above; in place.
         with np.errstate(divide="ignore", invalid="ignore"):
-            gain = n_left * np.log(n_left * width / (m * left_width)) + n_right * np.log(
-                n_right * width / (m * right_width)
-            )
-        gain = np.where(valid, gain, -np.inf)
-        flat = int(np.argmax(gain))
-        row, col = divmod(flat, gain.shape[1])
+            gain = n_left * width
+            gain /= m * left_width
+            np.log(gain, out=gain)
+            gain *= n_left
+            right = n_right * width
+            right /= m * right_width
+            np.log(right, out=right)
+            right *= n_right
+            gain += right
+        np.copyto(gain, -np.inf, where=invalid)
+        # First maximum in (candidate, feature) order; all -inf means no valid split.
+        row, col = divmod(int(gain.argmax()), gain.shape[1])
         if gain[row, col] > best[0]:
             best = (float(gain[row, col]), start + col, float(threshold[row, col]))
     if best[1] < 0:
@@ -453,8 +462,13 @@ def normal_bounds(tree, threshold, n_features):
     """
     lower, upper = node_boxes({**tree, "threshold": threshold}, n_features)
     is_leaf = tree["left"] < 0
+    return normal_box_bounds(lower[is_leaf], upper[is_leaf])
+
+
+def normal_box_bounds(lower, upper):
+    """:func:`normal_bounds` of boxes ``[lower, upper]`` already known."""
     with np.errstate(divide="ignore"):
-        return np.nextafter(ndtri(lower[is_leaf]), np.inf), ndtri(upper[is_leaf])
+        return np.nextafter(ndtri(lower), np.inf), ndtri(upper)
 
 
 def map_normal(Z, lookup, levels, leaf_of_node, linear_map, leaf_log_det=None, bounds=None):

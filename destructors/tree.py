@@ -439,9 +439,10 @@ class TreeDestructor(CanonicalDestructor):
         target_lower, target_complement, target_width, target_threshold = kernels.target_boxes(
             tree, mass, n_features
         )
-        source_lower, source_upper = kernels.node_boxes(tree, n_features)
+        # The density's leaf boxes are the source boxes: not computed again.
+        source_lower, source_upper = density.leaf_lower_, density.leaf_upper_
         self._forward_map_, self._inverse_map_ = kernels.leaf_maps(
-            source_lower[is_leaf], source_upper[is_leaf],
+            source_lower, source_upper,
             target_lower[is_leaf], target_complement[is_leaf], target_width[is_leaf],
         )
         self._leaf_log_det_ = self._forward_map_["log_scale"].sum(axis=1)
@@ -453,7 +454,7 @@ class TreeDestructor(CanonicalDestructor):
         # Leaf boxes as each lookup sees them: every mapped row is clipped into
         # the box of its leaf, so that the way back finds the same leaf.
         self._target_bounds_ = kernels.normal_bounds(tree, target_threshold, n_features)
-        self._source_bounds_ = kernels.normal_bounds(tree, tree["threshold"], n_features)
+        self._source_bounds_ = kernels.normal_box_bounds(source_lower, source_upper)
 
     def _forward(self, X):
         density = self.tree_density_
