@@ -26,7 +26,7 @@ from destructors import (
     RotationDestructor,
     TreeDestructor,
 )
-from destructors.deep import _significant, _trails_hopelessly, default_init_candidates, default_layer_candidates
+from destructors.deep import _Leader, _significant, _trails_hopelessly, default_init_candidates, default_layer_candidates
 
 
 @pytest.fixture(scope="module")
@@ -148,13 +148,31 @@ def test_best_initial_candidate_wins(moons):
 
 def test_a_stack_stops_when_it_cannot_catch_up():
     assert not _trails_hopelessly([1.0, 2.0], None, 5)  # no other stack grown yet
-    assert not _trails_hopelessly([1.0], 10.0, 5)  # no gain seen yet
-    assert _trails_hopelessly([1.0, 2.0], 20.0, 5)  # 18 nats behind at 1 nat per layer
-    assert not _trails_hopelessly([1.0, 2.0], 6.0, 5)  # 4 nats behind: 5 layers may do it
-    assert _trails_hopelessly([1.0, 0.5], 1.5, 5)  # behind and losing
+    assert not _trails_hopelessly([1.0], _Leader(10.0, 0.0), 5)  # no gain seen anywhere yet
+    assert _trails_hopelessly([1.0, 2.0], _Leader(20.0, 0.0), 5)  # 18 nats behind at 1 nat per layer
+    assert not _trails_hopelessly([1.0, 2.0], _Leader(6.0, 0.0), 5)  # 4 nats behind: 5 layers may do it
+    assert _trails_hopelessly([1.0, 0.5], _Leader(1.5, 0.0), 5)  # behind and losing
     # Only the last `patience` gains set the pace.
-    assert _trails_hopelessly([0.0, 10.0, 10.1, 10.2], 12.0, 2)
-    assert not _trails_hopelessly([0.0, 10.0, 10.1, 10.2], 12.0, 3)
+    assert _trails_hopelessly([0.0, 10.0, 10.1, 10.2], _Leader(12.0, 0.0), 2)
+    assert not _trails_hopelessly([0.0, 10.0, 10.1, 10.2], _Leader(12.0, 0.0), 3)
+    # With its initial layer only, a stack is given the leader's largest gain from one layer.
+    assert _trails_hopelessly([1.0], _Leader(10.0, 4.0), 2)  # 9 nats behind, at most 8 in 2 layers
+    assert not _trails_hopelessly([1.0], _Leader(10.0, 5.0), 2)
+    assert _trails_hopelessly([1.0, 1.5], _Leader(10.0, 5.0), 2)  # once it has grown, its own pace (0.5) counts
+
+
+def test_a_stack_whose_initial_layer_is_far_behind_grows_no_layer(capsys):
+    # The leader gains 12.5 nats with its best layer on digits; the mixture's
+    # initial layer is 35 nats behind: more than n_iter_no_change=2 such layers.
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:600] / 16.0
+    X = X + np.random.RandomState(0).uniform(0, 1 / 16.0, size=X.shape)
+    model = DeepDestructor(random_state=0, verbose=1).fit(X)
+    output = capsys.readouterr().out
+    assert re.search(r"GaussianMixtureDestructor stopped: [0-9.]+ nats behind", output)
+    assert _stack_lengths(output)["GaussianMixtureDestructor"] == 1
+    assert isinstance(model.layers_[0], MarginalDestructor)
 
 
 def _stack_lengths(output):
