@@ -144,7 +144,7 @@ def make_layer(template, random_state=None):
         updates["output_distribution"] = "normal"
     keys = sorted(key for key in params if key == "random_state" or key.endswith("__random_state"))
     if random_state is not None and keys:
-        seeds = _derived_seeds(random_state, len(keys))
+        seeds = derive_seeds(random_state, len(keys))
         updates.update(zip(keys, seeds))
     layer.set_params(**updates)
     return layer
@@ -153,21 +153,22 @@ def make_layer(template, random_state=None):
 _scratch = threading.local()
 
 
-def _derived_seeds(random_state, n_seeds):
-    """``n_seeds`` seeds drawn from ``random_state``, as ``check_random_state(random_state).randint`` would.
+def derive_seeds(random_state, n_seeds):
+    """``n_seeds`` seeds drawn from ``random_state``, as ``resolve_random_state(random_state).randint`` would.
 
     An integer seeds a per-thread scratch generator instead of a new
     ``RandomState``, whose construction (150 us, it first seeds itself
     from the operating system) is what made seeding cost more than fitting
-    small layers; the legacy seeding gives the same stream.
+    small layers; the legacy seeding gives the same stream. ``None`` draws
+    from fresh entropy, never from NumPy's global generator.
     """
-    if isinstance(random_state, Integral):
+    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
         rng = getattr(_scratch, "rng", None)
         if rng is None:
             rng = _scratch.rng = np.random.RandomState(0)
         rng.seed(int(random_state))
     else:
-        rng = check_random_state(random_state)
+        rng = resolve_random_state(random_state)
     return [rng.randint(np.iinfo(np.int32).max) for _ in range(n_seeds)]
 
 

@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _tree_kernels as kernels
-from .base import CachedParamNames, CanonicalDestructor, check_n_samples, resolve_random_state
+from .base import CachedParamNames, CanonicalDestructor, check_n_samples, derive_seeds, resolve_random_state
 
 __all__ = ["TreeDensity", "TreeDestructor"]
 
@@ -428,7 +428,7 @@ class TreeDestructor(CanonicalDestructor):
     def _fit(self, X):
         density = TreeDensity() if self.tree_density is None else clone(self.tree_density)
         if self.random_state is not None:
-            seed = resolve_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            seed = derive_seeds(self.random_state, 1)[0]
             density.set_params(random_state=seed)
         density.fit(ndtr(X))
         self.tree_density_ = density
