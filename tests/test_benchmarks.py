@@ -62,3 +62,22 @@ def test_bench_rbig_says_which_optional_peers_are_missing(monkeypatch, capsys):
                                  "missing_peers": {"information": missing}})
     assert "Not installed in this run, so without their rows: `infomeasure`" in table
     assert "Not installed" not in bench_rbig.markdown({"information_summary": summary, "information_rows": 100})
+
+
+def test_fast_fits_are_timed_several_times_and_the_fastest_kept(monkeypatch):
+    from destructors.datasets import load_benchmark
+
+    data = load_benchmark("wine")
+    durations = iter([0.5, 0.2, 0.4, 30.0, 0.1])
+    made = []
+
+    def fake_fit_and_score(model, data):
+        return np.zeros(len(data.X_test)), next(durations), 0.01
+
+    monkeypatch.setattr(run, "_fit_and_score", fake_fit_and_score)
+    monkeypatch.setattr(run, "_peak_memory", lambda make_model, data: 0)
+    row = run._measure(lambda: made.append(1), data, repeats=3)
+    assert (row["fit_seconds"], row["timed_runs"], len(made)) == (0.2, 3, 3)
+    # A fit slower than TIMING_REPEAT_MAX_SECONDS is timed once.
+    row = run._measure(lambda: made.append(1), data, repeats=3)
+    assert (row["fit_seconds"], row["timed_runs"]) == (30.0, 1)
