@@ -395,11 +395,7 @@ class HistogramDensity(_TailedDensity):
         lo, hi = X.min(axis=0), X.max(axis=0)
         floor = spread_floor(X, axis=0)
         flat = ~(hi - lo > floor)
-        lo, hi = np.where(flat, lo - floor, lo), np.where(flat, hi + floor, hi)
-        if self.tails == "normal":
-            gap = _KNOT_GAP * (hi - lo)
-            lo, hi = lo - gap, hi + gap
-        return lo, hi
+        return self._pad(np.where(flat, lo - floor, lo), np.where(flat, hi + floor, hi))
 
     def _fit(self, x):
         lo, hi = self._support(x)

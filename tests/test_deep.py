@@ -374,7 +374,6 @@ def test_non_destructor_templates_are_rejected(moons):
         DeepDestructor([]).fit(moons[0])
 
 
-
 def test_invalid_nested_template_parameters_are_rejected_before_growing(moons):
     # Layers cloned from the templates are fitted without validating again,
     # so the templates (and what they hold) must be validated up front.
@@ -388,6 +387,7 @@ def test_invalid_nested_template_parameters_are_rejected_before_growing(moons):
     bad_step = CompositeDestructor([("marginal", MarginalDestructor(HistogramDensity(bins="many")))])
     with pytest.raises(InvalidParameterError, match="bins"):
         DeepDestructor(init_destructor=bad_step, random_state=0).fit(moons[0][:300])
+
 
 # ----------------------------------------------------- scikit-learn workflows
 def test_pipeline_and_composite_with_a_scaler(moons):
