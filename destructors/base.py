@@ -244,6 +244,21 @@ class BaseDestructor(
         self.n_features_in_ = X.shape[1]
         return self._fit_forward(X)
 
+    def _layer_log_density(self, X):
+        """Per-row ``norm_logpdf(Z).sum(axis=1) + log_det`` of the forward pass: the layer's term in a stack's log-likelihood.
+
+        The last layer of a stack whose output is not needed (a deep model
+        refitted by ``fit``) is scored with this. Layers whose density is
+        cheaper than their forward pass compute it directly.
+        """
+        Z, log_det = self._forward(X)
+        return norm_logpdf(Z).sum(axis=1) + log_det
+
+    def _fit_layer_log_density(self, X):
+        """Fit as the last layer of a stack whose output is not needed; return :meth:`_layer_log_density` of ``X``."""
+        Z, log_det = self._fit_layer(X)
+        return norm_logpdf(Z).sum(axis=1) + log_det
+
     # --------------------------------------------------------- input domains
     def _unit_input(self):
         """Whether public inputs lie in the unit cube (canonical, uniform input)."""

@@ -85,6 +85,9 @@ def _rbig_step(rotation, density):
 
 
 def _log_likelihood(Z, log_det):
+    """Per-row log-likelihood of a stack's output; ``Z`` is None when ``log_det`` already is it."""
+    if Z is None:
+        return log_det
     return norm_logpdf(Z).sum(axis=1) + log_det
 
 
@@ -342,12 +345,20 @@ class _BaseDeep(LayerStack):
                   "gaining too slowly to catch up")
         return True
 
-    def _fit_layer_on(self, layer, X, rows):
+    def _fit_layer_on(self, layer, X, rows, output=True):
         """Fit ``layer`` on the rows ``rows`` of ``X`` (all when None); return its output on all of them.
 
         Rows outside the subsample's range pass through the layer's tails,
-        which every density here has: nothing is clipped.
+        which every density here has: nothing is clipped. Without
+        ``output`` (the last layer of a stack nobody transforms with), the
+        output is ``(None, log_p)``, the layer's term of the rows'
+        log-likelihood, which some layers compute more cheaply.
         """
+        if not output:
+            if rows is None:
+                return None, layer._fit_layer_log_density(X)
+            layer._fit_layer_log_density(X[rows])
+            return None, layer._map_rows(layer._layer_log_density, X)
         if rows is None:
             return layer._fit_layer(X)
         layer._fit_layer(X[rows])
@@ -359,11 +370,13 @@ class _BaseDeep(LayerStack):
             return None
         return rng.choice(n_rows, self.max_fit_samples, replace=False)
 
-    def _next_layer(self, templates, k, Z, Z_val, rng, choice, start=None):
+    def _next_layer(self, templates, k, Z, Z_val, rng, choice, start=None, output=True):
         """Fit the next layer: the replayed (from ``start``), cycled or best-on-validation template.
 
         Returns the template's index, the fitted layer, its output on ``Z``
-        and on ``Z_val`` (None without held-out rows). Every template's seed
+        and on ``Z_val`` (None without held-out rows); without ``output``,
+        a replayed layer's output on ``Z`` is ``(None, log_p)`` (see
+        :meth:`_fit_layer_on`). Every template's seed
         and subsample are drawn before any is fitted, so fitting them in
         parallel gives the same layers; one after the other, only the best
         output so far is kept.
@@ -372,8 +385,8 @@ class _BaseDeep(LayerStack):
             choice = (k - 1) % len(templates)
         if choice is not None:
             layer = _replay_layer(templates[choice], start, rng.randint(_SEED_MAX), self._layer_jobs())
-            output = self._fit_layer_on(layer, Z, self._subsample(rng, Z.shape[0]))
-            return choice, layer, output, None if Z_val is None else layer._map_rows(layer._forward, Z_val)
+            fitted = self._fit_layer_on(layer, Z, self._subsample(rng, Z.shape[0]), output)
+            return choice, layer, fitted, None if Z_val is None else layer._map_rows(layer._forward, Z_val)
         plans = [(_replay_layer(template, None, rng.randint(_SEED_MAX), self._layer_jobs()),
                   self._subsample(rng, Z.shape[0])) for template in templates]
 
@@ -394,7 +407,7 @@ class _BaseDeep(LayerStack):
         return -best[1], plans[-best[1]][0], best[2], best[3]
 
     def _grow(self, X, X_val, rng, init_index, max_new_layers, stop_early, replay=None, starts=None,
-              leader=None, label=None):
+              leader=None, label=None, output=True):
         """Fit initial layer ``init_index`` and up to ``max_new_layers`` more on ``X``.
 
         ``rng`` is a RandomState or a seed. With ``X_val``, track the
@@ -408,15 +421,20 @@ class _BaseDeep(LayerStack):
         ``starts`` that growth's fitted layers, whose resolved values (such
         as a mixture's size) the refitted layers reuse. ``label`` names the
         stack in verbose output (default: the initial layer's class).
+        Without held-out rows and with ``output=False``, the stack's output
+        on ``X`` is not needed: the last layer is only scored (see
+        :meth:`_fit_layer_on`) and ``growth.Z`` stays None.
         """
         rng = check_random_state(rng)
+        # Whether layer k's output on X is needed: all but the last's when nobody reads the stack's output.
+        needed = lambda k: output or X_val is not None or k < max_new_layers  # noqa: E731
         inits, templates = self._init_templates(), self._layer_templates()
         starts = starts or [None] * (max_new_layers + 1)
         branch = label or type(inits[init_index]).__name__
         growth = _Growth(init_index, branch)
         began = start = time.perf_counter()
         init = _replay_layer(inits[init_index], starts[0], rng.randint(_SEED_MAX), self._layer_jobs())
-        Z, log_det = self._fit_layer_on(init, X, self._subsample(rng, X.shape[0]))
+        Z, log_det = self._fit_layer_on(init, X, self._subsample(rng, X.shape[0]), needed(0))
         growth.layers.append(init)
         growth.train_scores.append(_mean_log_likelihood(Z, log_det))
         if X_val is not None:
@@ -434,7 +452,7 @@ class _BaseDeep(LayerStack):
             start = time.perf_counter()
             choice = None if replay is None else replay[k - 1]
             choice, layer, (Z, layer_log_det), validation = self._next_layer(
-                templates, k, Z, Z_val if X_val is not None else None, rng, choice, starts[k]
+                templates, k, Z, Z_val if X_val is not None else None, rng, choice, starts[k], needed(k)
             )
             log_det = log_det + layer_log_det
             growth.layers.append(layer)
@@ -465,13 +483,13 @@ class _BaseDeep(LayerStack):
         growth.train_scores = np.asarray(growth.train_scores)
         if growth.validation_scores is not None:
             growth.validation_scores = np.asarray(growth.validation_scores)
-        if X_val is None:
+        if X_val is None and Z is not None:
             # Only a stack grown without held-out rows hands its output on.
             growth.Z, growth.log_det = Z, log_det
         growth.seconds = time.perf_counter() - began
         return growth
 
-    def _fit_forward(self, X):
+    def _fit_forward(self, X, output=True):
         # Layers transform rows in chunks sized from working_memory; while
         # fitting, a chunk's temporaries are kept to about the size of the
         # data (at least 16 MiB), so peak memory stays a small multiple of
@@ -483,10 +501,12 @@ class _BaseDeep(LayerStack):
         for template in self._init_templates() + self._layer_templates():
             validate_nested_params(template)
         with config_context(working_memory=budget, skip_parameter_validation=True):
-            return self._fit_stack(X)
+            return self._fit_stack(X, output)
 
     def _fit(self, X):
-        self._fit_forward(X)
+        # Only the model is wanted: the last layer of the final stack is
+        # scored without computing its output on the training rows.
+        self._fit_forward(X, output=False)
 
     def _store(self, growth, n_layers):
         self.layers_ = growth.layers[: n_layers + 1]
@@ -864,13 +884,13 @@ class DeepDestructor(_BaseDeep):
         self.validation_scores_ = best.validation_scores
         return best
 
-    def _fit_stack(self, X):
+    def _fit_stack(self, X, output=True):
         rng = resolve_random_state(self.random_state)
         inits, templates = self._init_templates(), self._layer_templates()
         auto = self.n_layers == "auto"
         self.validation_scores_ = self.init_scores_ = self.race_scores_ = None
         if not (auto or len(inits) > 1 or self._choosing(templates)):
-            growth = self._grow(X, None, rng, 0, self.n_layers, stop_early=False)
+            growth = self._grow(X, None, rng, 0, self.n_layers, stop_early=False, output=output)
             self._report_stack(growth)
             self._store(growth, self.n_layers)
             return growth.Z, growth.log_det
@@ -879,11 +899,11 @@ class DeepDestructor(_BaseDeep):
         n_layers = best.best_n_layers
         if not self.refit:
             self._store(best, n_layers)
-            return self._map_rows(self._forward, X)
+            return self._map_rows(self._forward, X) if output else None
         growth = self._grow(
             X, None, rng.randint(_SEED_MAX), best.init_index, n_layers, stop_early=False,
             replay=best.choices[:n_layers], starts=best.layers[: n_layers + 1],
-            label=f"{best.branch} refit",
+            label=f"{best.branch} refit", output=output,
         )
         self._report_stack(growth, f"stack on {X.shape[0]} rows")
         self._store(growth, n_layers)
@@ -1026,7 +1046,7 @@ class DeepDestructorCV(_BaseDeep):
         # n_jobs runs the folds in parallel; within a fold, stacks grow in turn.
         return False
 
-    def _fit_stack(self, X):
+    def _fit_stack(self, X, output=True):
         rng = resolve_random_state(self.random_state)
         self._layer_templates()
         splitter = self.cv
@@ -1066,7 +1086,8 @@ class DeepDestructorCV(_BaseDeep):
             depth, curves, growths = candidates[init_index]
             replay = [_majority([g.choices[k] for g in growths if len(g.choices) > k]) for k in range(depth)]
             try:
-                growth = self._grow(X, None, rng, init_index, depth, stop_early=False, replay=replay)
+                growth = self._grow(X, None, rng, init_index, depth, stop_early=False, replay=replay,
+                                    output=output)
             except ValueError as error:
                 if init_index == order[-1]:
                     raise

@@ -360,6 +360,37 @@ def test_a_refitted_mixture_continues_em_from_its_validated_fits():
     assert np.abs(cold.density_.means_ - fitted.density_.means_).max() > 0.05
 
 
+def test_fit_scores_the_last_refitted_layer_without_its_output(monkeypatch):
+    # fit keeps only the model: the refitted mixture (the whole chosen stack
+    # on two moons) is scored by its density, without the Rosenblatt sweep
+    # over the training rows. The model is the one fit_transform makes, and
+    # the training score the same function of the rows (a few ulps per row).
+    X, _ = make_moons(3000, noise=0.05, random_state=0)
+    params = dict(init_destructor=GaussianMixtureDestructor(8), destructor=GaussianDestructor(), random_state=0)
+    full = DeepDestructor(**params)
+    U = full.fit_transform(X)
+    sweeps = []
+    forward = GaussianMixtureDestructor._forward
+    monkeypatch.setattr(GaussianMixtureDestructor, "_forward", lambda self, Z: sweeps.append(len(Z)) or forward(self, Z))
+    model = DeepDestructor(**params).fit(X)
+    assert model.n_layers_ == full.n_layers_ == 0
+    # Sweeps over the training part and the held-out rows while choosing; none in the refit.
+    assert sum(sweeps) == len(X)
+    np.testing.assert_array_equal(model.transform(X), U)
+    np.testing.assert_allclose(model.train_scores_, full.train_scores_, rtol=1e-13)
+    assert model.train_scores_[-1] == pytest.approx(model.score(X), rel=1e-13)
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_fit_and_fit_transform_make_the_same_deep_model(moons, refit):
+    X, _ = moons
+    model = DeepDestructor(max_layers=3, refit=refit, random_state=0).fit(X)
+    full = DeepDestructor(max_layers=3, refit=refit, random_state=0)
+    U = full.fit_transform(X)
+    np.testing.assert_array_equal(model.transform(X), U)
+    np.testing.assert_allclose(model.train_scores_, full.train_scores_, rtol=1e-13)
+
+
 def test_too_few_rows_for_a_validation_split():
     with pytest.raises(ValueError, match="needs at least 2 rows to fit and 1 to validate"):
         _simple(validation_fraction=0.9).fit(np.random.RandomState(0).rand(3, 2))
