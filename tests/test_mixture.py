@@ -382,3 +382,27 @@ def test_log_density_is_the_mixture_density_without_the_sweep():
         model.score_samples(rows)
     forward = BaseDestructor._log_density(deep, deep._check_X(rows), n_layers=1)
     np.testing.assert_allclose(stack, forward, rtol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "tied", "spherical"])
+@pytest.mark.parametrize("shape", [(111, 13), (500, 1), (40, 3)])
+def test_one_component_in_closed_form_is_what_em_converges_to(covariance_type, shape):
+    # One component: every responsibility is exactly 1, so EM's first M step
+    # is its fixed point; the closed form must give scikit-learn's EM result
+    # bit for bit (same M step, same arithmetic), within one process.
+    rng = np.random.default_rng(shape[0])
+    X = rng.standard_t(3, size=shape) @ rng.normal(size=(shape[1], shape[1])) + 100.0
+    em = GaussianMixtureDensity(1, covariance_type=covariance_type, random_state=0).fit(X)
+    closed = GaussianMixtureDensity(1, covariance_type=covariance_type, random_state=0)._fit_one_component(X)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_"):
+        np.testing.assert_array_equal(getattr(closed, name), getattr(em, name), err_msg=name)
+    assert closed.lower_bound_ == em.lower_bound_ and closed.converged_
+    np.testing.assert_array_equal(closed.score_samples(X), em.score_samples(X))
+    layer = GaussianMixtureDestructor(1, covariance_type=covariance_type, random_state=0).fit(X)
+    np.testing.assert_array_equal(layer.density_.means_, em.means_)
+
+
+def test_one_component_of_collinear_columns_names_the_remedy():
+    X = np.random.default_rng(0).normal(size=(50, 1)) * np.array([[1.0, 1.0]]) * 1e6
+    with pytest.raises(ValueError, match="increase reg_covar or standardize X"):
+        GaussianMixtureDestructor(1, reg_covar=1e-12).fit(X)
