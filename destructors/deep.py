@@ -95,6 +95,13 @@ def _mean_log_likelihood(Z, log_det):
     return float(np.mean(_log_likelihood(Z, log_det)))
 
 
+def _clearly_behind(gap, tol):
+    """Whether per-row held-out gaps (leader minus candidate) exceed ``tol`` plus two standard errors."""
+    if gap.size < 2:
+        return gap.mean() > tol
+    return gap.mean() > tol + 2.0 * gap.std(ddof=1) / np.sqrt(gap.size)
+
+
 def _significant(gain, tol):
     """Whether per-row held-out gains show progress beyond ``tol`` and their noise.
 
@@ -370,7 +377,7 @@ class _BaseDeep(LayerStack):
             return None
         return rng.choice(n_rows, self.max_fit_samples, replace=False)
 
-    def _next_layer(self, templates, k, Z, Z_val, rng, choice, start=None, output=True):
+    def _next_layer(self, templates, k, Z, Z_val, rng, choice, start=None, output=True, trailing=None):
         """Fit the next layer: the replayed (from ``start``), cycled or best-on-validation template.
 
         Returns the template's index, the fitted layer, its output on ``Z``
@@ -380,6 +387,11 @@ class _BaseDeep(LayerStack):
         and subsample are drawn before any is fitted, so fitting them in
         parallel gives the same layers; one after the other, only the best
         output so far is kept.
+
+        ``trailing`` counts, per template, the layers in a row in which it
+        was clearly behind the best template on held-out rows; it is
+        updated here, and a template with ``n_iter_no_change`` of them rests
+        (is not fitted; its seed is still drawn).
         """
         if choice is None and not (self._choosing(templates) and Z_val is not None):
             choice = (k - 1) % len(templates)
@@ -387,24 +399,33 @@ class _BaseDeep(LayerStack):
             layer = _replay_layer(templates[choice], start, rng.randint(_SEED_MAX), self._layer_jobs())
             fitted = self._fit_layer_on(layer, Z, self._subsample(rng, Z.shape[0]), output)
             return choice, layer, fitted, None if Z_val is None else layer._map_rows(layer._forward, Z_val)
-        plans = [(_replay_layer(template, None, rng.randint(_SEED_MAX), self._layer_jobs()),
-                  self._subsample(rng, Z.shape[0])) for template in templates]
+        draws = [(rng.randint(_SEED_MAX), self._subsample(rng, Z.shape[0])) for _ in templates]
+        active = [i for i in range(len(templates)) if trailing is None or trailing[i] < self.n_iter_no_change]
+        layers = {i: _replay_layer(templates[i], None, draws[i][0], self._layer_jobs()) for i in active}
 
         def fit_and_score(index):
-            layer, rows = plans[index]
-            output = self._fit_layer_on(layer, Z, rows)
+            layer = layers[index]
+            output = self._fit_layer_on(layer, Z, draws[index][1])
             validation = layer._map_rows(layer._forward, Z_val)
-            score = _mean_log_likelihood(*validation)
-            return (-np.inf if np.isnan(score) else score), -index, output, validation
+            rows = _log_likelihood(*validation)
+            score = float(rows.mean())
+            return (-np.inf if np.isnan(score) else score), -index, output, validation, rows
 
         if self._parallel_jobs():
-            best = max(self._parallel()(delayed(fit_and_score)(i) for i in range(len(plans))), key=lambda r: r[:2])
+            results = self._parallel()(delayed(fit_and_score)(i) for i in active)
+            best = max(results, key=lambda r: r[:2])
         else:
-            best = None
-            for index in range(len(plans)):
+            # One after the other, only the best output so far is kept.
+            results, best = [], None
+            for index in active:
                 result = fit_and_score(index)
                 best = result if best is None or result[:2] > best[:2] else best
-        return -best[1], plans[-best[1]][0], best[2], best[3]
+                results.append(result[:2] + (None, None, result[4]))
+        if trailing is not None:
+            for result in results:
+                index = -result[1]
+                trailing[index] = trailing[index] + 1 if _clearly_behind(best[4] - result[4], self.tol) else 0
+        return -best[1], layers[-best[1]], best[2], best[3]
 
     def _grow(self, X, X_val, rng, init_index, max_new_layers, stop_early, replay=None, starts=None,
               leader=None, label=None, output=True):
@@ -426,6 +447,8 @@ class _BaseDeep(LayerStack):
         :meth:`_fit_layer_on`) and ``growth.Z`` stays None.
         """
         rng = check_random_state(rng)
+        # Layers in a row each template was clearly behind, while choosing on held-out rows.
+        trailing = [0] * len(self._layer_templates()) if X_val is not None and replay is None else None
         # Whether layer k's output on X is needed: all but the last's when nobody reads the stack's output.
         needed = lambda k: output or X_val is not None or k < max_new_layers  # noqa: E731
         inits, templates = self._init_templates(), self._layer_templates()
@@ -452,7 +475,7 @@ class _BaseDeep(LayerStack):
             start = time.perf_counter()
             choice = None if replay is None else replay[k - 1]
             choice, layer, (Z, layer_log_det), validation = self._next_layer(
-                templates, k, Z, Z_val if X_val is not None else None, rng, choice, starts[k], needed(k)
+                templates, k, Z, Z_val if X_val is not None else None, rng, choice, starts[k], needed(k), trailing
             )
             log_det = log_det + layer_log_det
             growth.layers.append(layer)
@@ -613,7 +636,10 @@ class DeepDestructor(_BaseDeep):
     - with several layer templates and ``layer_choice="best"``, every
       template is fitted at each layer and the best on held-out rows kept
       (``"cycle"`` takes the templates in turn instead, for example a
-      rotation then a marginal layer);
+      rotation then a marginal layer); a template clearly behind the best
+      (by more than ``tol`` plus two standard errors of the paired per-row
+      differences) at ``n_iter_no_change`` layers in a row is not fitted
+      again in that stack;
     - with ``n_layers="auto"``, layers are added while the held-out mean
       log-likelihood improves by more than ``tol``, stopping after
       ``n_iter_no_change`` layers without improvement (or at ``max_layers``),
@@ -659,7 +685,9 @@ class DeepDestructor(_BaseDeep):
     n_iter_no_change : int, default=2
         Layers without progress before stopping; also the number of layers
         a stack behind another may need to catch up, at its recent pace,
-        before it is stopped.
+        before it is stopped, and the number of layers in a row a layer
+        template may be clearly behind the best before it rests for the
+        rest of the stack.
     max_layers : int, default=100
         Upper bound on the depth with ``n_layers="auto"``.
     max_fit_samples : int or None, default=20_000
@@ -953,8 +981,8 @@ class DeepDestructorCV(_BaseDeep):
         Minimum held-out improvement (nats) that counts as progress in a fold.
     n_iter_no_change : int, default=5
         Layers without progress before a fold stops growing (and the layers
-        a stack behind another may need to catch up, see
-        :class:`DeepDestructor`).
+        a stack behind another may need to catch up, and those a template
+        may be clearly behind before it rests, see :class:`DeepDestructor`).
     max_layers : int, default=100
         Deepest stack tried.
     max_fit_samples : int or None, default=None

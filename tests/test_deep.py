@@ -308,6 +308,33 @@ def test_close_candidates_stay_in_the_race():
     assert np.isfinite(model.init_scores_).all()
 
 
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_a_template_clearly_behind_for_n_iter_no_change_layers_rests(n_jobs):
+    # Correlated Gaussian data in the Gaussian view: a Gaussian layer gains a
+    # lot, the identity nothing. The count of layers in a row a template was
+    # clearly behind (beyond tol plus two standard errors of the per-row
+    # gaps) is updated by each choice; at n_iter_no_change the template is no
+    # longer fitted, its seed still drawn, so the others' layers do not change.
+    from destructors.deep import _clearly_behind
+
+    rng = np.random.default_rng(0)
+    Z = rng.multivariate_normal([0, 0, 0], [[1, 0.8, 0.3], [0.8, 1, 0.5], [0.3, 0.5, 1]], size=600)
+    model = DeepDestructor([IdentityDestructor(), GaussianDestructor()], n_iter_no_change=2, n_jobs=n_jobs)
+    templates = model._layer_templates()
+
+    def next_layer(trailing):
+        state = np.random.RandomState(0)
+        choice, *_ = model._next_layer(templates, 1, Z[:500], Z[500:], state, None, trailing=trailing)
+        return choice, state.randint(1000)
+
+    trailing = [0, 1]
+    choice, after = next_layer(trailing)
+    assert choice == 1 and trailing == [1, 0]
+    trailing = [0, 2]  # the Gaussian rests, though it would win
+    assert next_layer(trailing) == (0, after) and trailing == [0, 2]
+    assert _clearly_behind(np.full(10, 0.5), 1e-3) and not _clearly_behind(np.array([1.0, -1.0, 0.2]), 1e-3)
+
+
 @pytest.mark.parametrize("race_samples", [None, 200])
 def test_the_fitted_model_does_not_depend_on_n_jobs(race_samples):
     from destructors.datasets import Checkerboard
