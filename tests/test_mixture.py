@@ -406,3 +406,31 @@ def test_one_component_of_collinear_columns_names_the_remedy():
     X = np.random.default_rng(0).normal(size=(50, 1)) * np.array([[1.0, 1.0]]) * 1e6
     with pytest.raises(ValueError, match="increase reg_covar or standardize X"):
         GaussianMixtureDestructor(1, reg_covar=1e-12).fit(X)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_one_component_maps_by_whitening_as_the_sweep_does(covariance_type):
+    # A single Gaussian's Rosenblatt map is whitening by the Cholesky factor
+    # of its covariance in the sweep's order. The sweep reaches the same z
+    # through the normal CDF and its inverse: equal to ~1e-9 where
+    # Phi^-1(Phi(t)) keeps its digits (|t| < 8).
+    from destructors.autoregressive import AutoregressiveDestructor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4)) @ rng.normal(size=(4, 4)) + 5.0
+    model = GaussianMixtureDestructor(1, covariance_type=covariance_type, order="random", random_state=0).fit(X)
+    assert model._gaussian_ is not None and not np.array_equal(model.order_, np.arange(4))
+    Z, log_det = model._forward(X)
+    Z_sweep, log_det_sweep = AutoregressiveDestructor._forward(model, X)
+    assert np.abs(Z).max() < 8
+    np.testing.assert_allclose(Z, Z_sweep, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(log_det, log_det_sweep, rtol=1e-12)
+    np.testing.assert_allclose(model.inverse_transform(model.transform(X)), X, rtol=1e-12)
+    np.testing.assert_allclose(model.score_samples(X), norm_logpdf_rows(Z) + log_det, rtol=1e-12)
+    far = 1e6 * X[:3]
+    assert np.all(np.isfinite(model._forward(far)[0]))
+    assert GaussianMixtureDestructor(2, random_state=0).fit(X)._gaussian_ is None
+
+
+def norm_logpdf_rows(Z):
+    return stats.norm.logpdf(Z).sum(axis=1)
