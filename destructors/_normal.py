@@ -27,10 +27,11 @@ def z_from_log_cdf_sf(log_cdf, log_sf):
     The lower tail is used where it is the smaller one, the upper tail
     elsewhere, so that neither tail loses precision to ``1 - u``.
     """
+    # One pass over the smaller tail, then a sign flip, rather than
+    # gathering and scattering each half: the same numbers, elementwise.
     lower = log_cdf <= log_sf
-    z = np.empty(np.shape(log_cdf))
-    z[lower] = ndtri_exp(log_cdf[lower])
-    z[~lower] = -ndtri_exp(log_sf[~lower])
+    z = np.asarray(ndtri_exp(np.where(lower, log_cdf, log_sf)), dtype=np.float64)
+    np.negative(z, out=z, where=~lower)
     return z
 
 

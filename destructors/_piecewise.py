@@ -37,6 +37,8 @@ All functions are vectorized over points; this module knows nothing about
 estimators.
 """
 
+import functools
+
 import numpy as np
 from scipy.special import log_ndtr, ndtri, ndtri_exp
 
@@ -49,6 +51,10 @@ _FAR = np.finfo(np.float64).max / 4
 # Normal tails: Gaussian-view units beyond the edge over which the tail map
 # is a pure shift; beyond them it grows logarithmically.
 _SHIFT_SPAN = 4.0
+# Bins a value may move from its guessed bin before BinLocator searches instead.
+_MAX_CORRECTIONS = 2
+# Rows per column from which per-column values are applied column by column.
+_LONG_COLUMN = 500
 
 
 def _tail_offset(t):
@@ -79,6 +85,20 @@ def _rq_rise(xi, a, b):
     rise = xi * (xi + a * one_minus) / denom
     rest = one_minus * (one_minus + b * xi) / denom
     slope = (b * xi * xi + 2.0 * cross + a * one_minus * one_minus) / (denom * denom)
+    return rise, rest, slope
+
+
+def _straight_rise(xi):
+    """:func:`_rq_rise` of straight pieces (``a = b = 1``), the same numbers in fewer passes.
+
+    With ``a = b = 1`` the products by ``a`` and ``b`` are exact, ``a + b -
+    2`` is zero and ``denom`` exactly one, so those steps change nothing.
+    """
+    one_minus = 1.0 - xi
+    total = xi + one_minus
+    rise = xi * total
+    rest = one_minus * total
+    slope = xi * xi + 2.0 * (xi * one_minus) + one_minus * one_minus
     return rise, rest, slope
 
 
@@ -309,6 +329,122 @@ def equal_width_knots(lo, hi, n_bins):
     return knots
 
 
+class BinLocator:
+    """The bin of every value of every column, as a search of its column's knots finds it.
+
+    Calling the locator on ``X`` gives, for column ``j``, the index
+    ``clip(searchsorted(knots[j, :n_bins[j] + 1], X[:, j], side="right") - 1,
+    0, n_bins[j] - 1)`` plus ``j * knots.shape[1]``: flat indices into tables
+    of the knots' padded shape. Where the knots are close to equally spaced
+    (histograms), each index is first guessed from the value's distance to
+    the first knot in mean bin widths, then moved a bin at a time by exact
+    comparisons with its bin's two knots until none moves: the indices of a
+    search, in a few passes over the whole array rather than one call per
+    column, which on many small columns costs several times the search.
+    Other knots (splines), and values the guess misses by more than a few
+    bins, are searched column by column.
+
+    Parameters
+    ----------
+    knots : ndarray of shape (n_columns, n_knots)
+        Knots of each row, increasing over its first ``n_bins[j] + 1``
+        entries; the rest is padding.
+    n_bins : ndarray of int of shape (n_columns,)
+        Number of bins of each row, at least one.
+    """
+
+    def __init__(self, knots, n_bins):
+        n_bins = np.asarray(n_bins, dtype=np.intp)
+        n_columns, n_knots = knots.shape
+        rows, positions = np.arange(n_columns), np.arange(n_knots)
+        self.knots, self.n_bins = knots, n_bins
+        self.offsets = rows * n_knots
+        self.first = knots[:, 0].copy()
+        step = (knots[rows, n_bins] - self.first) / n_bins
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            self.scale = 1.0 / step
+            # Knots within a quarter bin of equal spacing: the guess misses
+            # by at most one bin, up to rounding.
+            near = np.abs(knots - (self.first[:, None] + positions * step[:, None])) <= 0.25 * step[:, None]
+        self.spaced = bool(np.all(near | (positions > n_bins[:, None])))
+        self.top = (n_bins - 1).astype(np.float64)
+        # Values below the first knot belong to the first bin and values
+        # above the last to the last: guards that no value passes (-inf
+        # below, NaN above, which even +inf is not at or above) stand in for
+        # the clipping.
+        lower = knots.copy()
+        lower[:, 0] = -np.inf
+        upper = np.full_like(knots, np.nan)
+        upper[:, :-1] = knots[:, 1:]
+        upper[rows, n_bins - 1] = np.nan
+        self.lower, self.upper = lower.ravel(), upper.ravel()
+
+    def __call__(self, X):
+        """Flat bin indices of the values of ``X``, of shape (n_samples, n_columns)."""
+        if not self.spaced:
+            return self._search(X)
+        k = self._guess(X)
+        wrong = np.take(self.lower, k) > X
+        wrong |= np.take(self.upper, k) <= X
+        if not wrong.any():
+            return k
+        # Few guesses miss, by rounding: move those alone.
+        where = np.nonzero(wrong)
+        moved, values = k[where], X[where]
+        for _ in range(_MAX_CORRECTIONS + 1):
+            up = np.take(self.upper, moved) <= values
+            down = np.take(self.lower, moved) > values
+            if not (up.any() or down.any()):
+                k[where] = moved
+                return k
+            moved += up
+            moved -= down
+        return self._search(X)
+
+    def _guess(self, X):
+        k = np.empty(X.shape, dtype=np.intp)
+        if _few_long_columns(X):
+            for j in range(X.shape[1]):
+                k[:, j] = self._positions(X[:, j], self.first[j], self.scale[j], self.top[j])
+                k[:, j] += self.offsets[j]
+        else:
+            k[...] = self._positions(X, self.first, self.scale, self.top)
+            k += self.offsets
+        return k
+
+    @staticmethod
+    def _positions(X, first, scale, top):
+        # Distances to the first knot in mean bin widths, within [0, top]
+        # (truncated, the guessed bins). A NaN (a NaN value, or infinity
+        # times a zero width) goes to the last bin, where the search puts NaN.
+        with np.errstate(over="ignore", invalid="ignore"):
+            positions = X - first
+            positions *= scale
+        np.fmin(positions, top, out=positions)
+        np.fmax(positions, 0.0, out=positions)
+        return positions
+
+    def _search(self, X):
+        k = np.empty(X.shape, dtype=np.intp)
+        for j, n in enumerate(self.n_bins.tolist()):
+            k[:, j] = np.searchsorted(self.knots[j, : n + 1], X[:, j], side="right")
+        k -= 1
+        np.clip(k, 0, self.n_bins - 1, out=k)
+        k += self.offsets
+        return k
+
+
+def _few_long_columns(X):
+    """Whether to apply a row of per-column values to ``X`` column by column.
+
+    NumPy broadcasts a row over an ``(n, d)`` array one row at a time, so
+    its inner loops run over ``d`` elements; for a few long columns (two
+    columns of 20,000 rows) that costs several times a loop over the
+    columns, whose inner loops run over ``n``.
+    """
+    return X.shape[0] >= _LONG_COLUMN * X.shape[1]
+
+
 def ragged_sums(table, lengths):
     """Sum of the first ``lengths[j]`` entries of each row, rounded as ``table[j, :lengths[j]].sum()``.
 
@@ -318,17 +454,28 @@ def ragged_sums(table, lengths):
     (which sums in order).
     """
     sums = np.empty(table.shape[0])
-    for length in np.unique(lengths):
-        rows = np.flatnonzero(lengths == length)
-        sums[rows] = np.ascontiguousarray(table[rows, :length]).sum(axis=1)
+    for rows, length in _rows_by_length(np.asarray(lengths, dtype=np.intp).tobytes()):
+        sums[rows] = np.add.reduce(table[rows, :length], axis=1)
     return sums
 
 
+@functools.lru_cache(maxsize=16)
+def _rows_by_length(lengths):
+    """``(rows, length)`` for each distinct length of a table's rows (given as the bytes of an intp array).
+
+    A fit sums several tables of the same lengths: grouping the rows once
+    halves the cost of each sum on a few dozen columns.
+    """
+    lengths = np.frombuffer(lengths, dtype=np.intp)
+    groups = tuple((np.flatnonzero(lengths == length), length) for length in np.unique(lengths).tolist())
+    for rows, _ in groups:
+        rows.flags.writeable = False  # shared by every caller
+    return groups
+
+
 def _split_rows(table, lengths):
-    """The first ``lengths[j]`` entries of each row as 1-D arrays, views of one compact copy."""
-    flat = table[np.arange(table.shape[1]) < np.asarray(lengths)[:, None]]
-    ends = np.cumsum(lengths).tolist()
-    return [flat[end - length:end] for end, length in zip(ends, lengths)]
+    """The first ``lengths[j]`` entries of each row, as views."""
+    return [row[:length] for row, length in zip(table, lengths.tolist())]
 
 
 def histogram_cdfs(knots, n_bins, masses, tail_masses, tails="cauchy"):
@@ -357,7 +504,27 @@ def histogram_cdfs(knots, n_bins, masses, tail_masses, tails="cauchy"):
     -------
     cdfs : list of PiecewiseCDF
     """
+    return stacked_histogram_cdfs(knots, n_bins, masses, tail_masses, tails).cdfs
+
+
+def stacked_histogram_cdfs(knots, n_bins, masses, tail_masses, tails="cauchy", locate=None):
+    """:func:`histogram_cdfs`, with their :class:`StackedPiecewiseCDF` built from the same tables.
+
+    Parameters
+    ----------
+    knots, n_bins, masses, tail_masses, tails
+        As for :func:`histogram_cdfs`.
+    locate : BinLocator or None, default=None
+        The locator of ``knots`` and ``n_bins``, when the caller has built it.
+
+    Returns
+    -------
+    stacked : StackedPiecewiseCDF
+        Its ``cdfs`` are the CDFs :func:`histogram_cdfs` returns.
+    """
     n_bins = np.asarray(n_bins, dtype=np.intp)
+    # The CDFs' knots are views of this copy, never of the caller's table.
+    knots = np.array(knots, dtype=np.float64)
     rows = np.arange(n_bins.size)
     in_bins = np.arange(masses.shape[1]) < n_bins[:, None]
     widths = np.diff(knots, axis=1)
@@ -391,7 +558,17 @@ def histogram_cdfs(knots, n_bins, masses, tail_masses, tails="cauchy"):
             scale_right=scale_right[j], tails=tails, z_left=z_left[j], z_right=z_right[j],
         )
         cdfs.append(cdf)
-    return cdfs
+    return StackedPiecewiseCDF.of_tables(
+        cdfs, n_bins, knots, widths, masses, np.ones(widths.shape), np.ones(widths.shape), cdf_knots, sf_knots, locate,
+    )
+
+
+def _padded(table, mask):
+    """``table`` cut or padded to the shape of ``mask``, and one where ``mask`` is False."""
+    out = np.ones(mask.shape)
+    width = min(table.shape[1], mask.shape[1])
+    np.copyto(out[:, :width], table[:, :width], where=mask[:, :width])
+    return out
 
 
 class StackedPiecewiseCDF:
@@ -400,10 +577,10 @@ class StackedPiecewiseCDF:
     ``to_normal(X)`` gives for every column ``j`` what
     ``z_j = Phi^-1(F_j(x_j))`` and ``log dz_j/dx_j`` give column by column
     (the same formulas, element by element, so the same numbers), with the
-    bins' arrays of all columns padded side by side: one ``searchsorted``
-    per column, then every other step on the whole ``(n, d)`` array. A layer
-    of many narrow columns spends most of a column-by-column pass in call
-    overhead.
+    bins' arrays of all columns padded side by side: the bins of all
+    columns found together (:class:`BinLocator`), then every other step on
+    the whole ``(n, d)`` array. A layer of many narrow columns spends most
+    of a column-by-column pass in call overhead.
 
     Parameters
     ----------
@@ -412,46 +589,75 @@ class StackedPiecewiseCDF:
     """
 
     def __init__(self, cdfs):
-        self.knots = [c.knots for c in cdfs]
-        self.n_bins = np.array([c.widths.size for c in cdfs])
-        stride = int(self.n_bins.max()) + 1
-        self.offsets = np.arange(len(cdfs)) * stride
+        n_bins = np.array([c.widths.size for c in cdfs])
+        filled = np.arange(n_bins.max() + 1) < n_bins[:, None]
+        knotted = np.arange(n_bins.max() + 1) <= n_bins[:, None]
 
-        def padded(arrays):
-            table = np.ones((len(cdfs), stride))
-            for row, values in zip(table, arrays):
-                row[: values.size] = values
-            return table.ravel()
+        def padded(arrays, mask):
+            table = np.ones(mask.shape)
+            table[mask] = np.concatenate(arrays)
+            return table
 
-        self.widths = padded([c.widths for c in cdfs])
-        self.masses = padded([c.masses for c in cdfs])
-        self.a = padded([c.a for c in cdfs])
-        self.b = padded([c.b for c in cdfs])
-        self.cdf_knots = padded([c.cdf_knots for c in cdfs])
-        self.sf_knots = padded([c.sf_knots for c in cdfs])
-        self.knot_values = padded([c.knots for c in cdfs])
-        self.first = np.array([c.knots[0] for c in cdfs])
-        self.last = np.array([c.knots[-1] for c in cdfs])
+        tables = [padded([getattr(c, name) for c in cdfs], filled) for name in ("widths", "masses", "a", "b")]
+        tables += [padded([getattr(c, name) for c in cdfs], knotted) for name in ("cdf_knots", "sf_knots")]
+        self._set_tables(cdfs, n_bins, padded([c.knots for c in cdfs], knotted), *tables)
+
+    @classmethod
+    def of_tables(cls, cdfs, n_bins, knots, widths, masses, a, b, cdf_knots, sf_knots, locate=None):
+        """The stack of ``cdfs`` from the tables their arrays start the rows of.
+
+        Row ``j`` of each table starts with the array of ``cdfs[j]``: its
+        ``n_bins[j]`` bins, or ``n_bins[j] + 1`` knots. The rest is set to
+        what the constructor pads with (it is never read), so both give the
+        same tables; ``locate`` is the :class:`BinLocator` of ``knots``,
+        when the caller has built it.
+        """
+        n_bins = np.asarray(n_bins, dtype=np.intp)
+        filled = np.arange(n_bins.max() + 1) < n_bins[:, None]
+        knotted = np.arange(n_bins.max() + 1) <= n_bins[:, None]
+        stacked = cls.__new__(cls)
+        stacked._set_tables(
+            cdfs, n_bins, _padded(knots, knotted), *(_padded(t, filled) for t in (widths, masses, a, b)),
+            *(_padded(t, knotted) for t in (cdf_knots, sf_knots)),
+            locate=locate if locate is not None and locate.knots.shape == knotted.shape else None,
+        )
+        return stacked
+
+    def _set_tables(self, cdfs, n_bins, knots, widths, masses, a, b, cdf_knots, sf_knots, locate=None):
+        self.n_bins = n_bins
+        self.offsets = np.arange(n_bins.size) * knots.shape[1]
+        self.widths, self.masses = widths.ravel(), masses.ravel()
+        self.a, self.b = a.ravel(), b.ravel()
+        # Straight bins (histograms) take the rational-quadratic rise's short form.
+        self.straight = bool(np.all(self.a == 1.0) and np.all(self.b == 1.0))
+        self.cdf_knots, self.sf_knots = cdf_knots.ravel(), sf_knots.ravel()
+        self.knot_values = knots.ravel()
+        self.locate = BinLocator(knots, n_bins) if locate is None else locate
+        self.first = knots[:, 0].copy()
+        self.last = knots[np.arange(n_bins.size), n_bins]
         self.normal = np.array([c.tails == "normal" for c in cdfs])
         self.cdfs = list(cdfs)
 
     def to_normal(self, X):
         """Gaussian views ``Z`` of the columns of ``X`` and ``log |det dZ/dX|`` of each row."""
-        n_rows, n_columns = X.shape
-        k = np.empty(X.shape, dtype=np.intp)
-        for j, knots in enumerate(self.knots):
-            k[:, j] = np.searchsorted(knots, X[:, j], side="right")
-        k -= 1
-        np.clip(k, 0, self.n_bins - 1, out=k)
-        k += self.offsets
+        k = self.locate(X)
         with np.errstate(divide="ignore", invalid="ignore"):
-            widths, masses = self.widths[k], self.masses[k]
-            xi = np.clip((X - self.knot_values[k]) / widths, 0.0, 1.0)
-            rise, rest, slope = _rq_rise(xi, self.a[k], self.b[k])
+            widths, masses = np.take(self.widths, k), np.take(self.masses, k)
+            xi = np.clip((X - np.take(self.knot_values, k)) / widths, 0.0, 1.0)
+            if self.straight:
+                rise, rest, slope = _straight_rise(xi)
+            else:
+                rise, rest, slope = _rq_rise(xi, np.take(self.a, k), np.take(self.b, k))
             log_pdf = np.log(masses * slope / widths)
-            log_cdf = np.log(self.cdf_knots[k] + masses * rise)
-            log_sf = np.log(self.sf_knots[k + 1] + masses * rest)
-        beyond = (X < self.first) | (X > self.last)
+            log_cdf = np.log(np.take(self.cdf_knots, k) + masses * rise)
+            k += 1
+            log_sf = np.log(np.take(self.sf_knots, k) + masses * rest)
+        beyond = np.empty(X.shape, dtype=bool)
+        if _few_long_columns(X):
+            for j in range(X.shape[1]):
+                beyond[:, j] = (X[:, j] < self.first[j]) | (X[:, j] > self.last[j])
+        else:
+            np.logical_or(X < self.first, X > self.last, out=beyond)
         tailed = np.flatnonzero(beyond.any(axis=0))
         for j in tailed[~self.normal[tailed]]:
             # Few values lie beyond the knots: the tails go column by column.
@@ -464,6 +670,14 @@ class StackedPiecewiseCDF:
             mask, Z[beyond[:, j], j], log_dz[beyond[:, j], j] = self.cdfs[j].tail_to_normal(X[:, j])
         # Sum the columns in order, as a column-by-column pass does.
         log_det = log_dz[:, 0].copy()
-        for j in range(1, n_columns):
+        for j in range(1, log_dz.shape[1]):
             log_det += log_dz[:, j]
         return Z, log_det
+
+    # The tables derive from the CDFs: a pickle holds the CDFs alone, and
+    # loading rebuilds the tables, also for models pickled with other tables.
+    def __getstate__(self):
+        return {"cdfs": self.cdfs}
+
+    def __setstate__(self, state):
+        self.__init__(state["cdfs"])

@@ -153,22 +153,28 @@ def make_layer(template, random_state=None):
 _scratch = threading.local()
 
 
-def derive_seeds(random_state, n_seeds):
-    """``n_seeds`` seeds drawn from ``random_state``, as ``resolve_random_state(random_state).randint`` would.
+def scratch_random_state(random_state):
+    """``resolve_random_state(random_state)``, from a per-thread generator when ``random_state`` is an integer.
 
     An integer seeds a per-thread scratch generator instead of a new
     ``RandomState``, whose construction (150 us, it first seeds itself
     from the operating system) is what made seeding cost more than fitting
-    small layers; the legacy seeding gives the same stream. ``None`` draws
-    from fresh entropy, never from NumPy's global generator.
+    small layers; the legacy seeding gives the same stream. The generator
+    is shared: draw from it at once, and never keep it. ``None`` draws from
+    fresh entropy, never from NumPy's global generator.
     """
     if isinstance(random_state, Integral) and not isinstance(random_state, bool):
         rng = getattr(_scratch, "rng", None)
         if rng is None:
             rng = _scratch.rng = np.random.RandomState(0)
         rng.seed(int(random_state))
-    else:
-        rng = resolve_random_state(random_state)
+        return rng
+    return resolve_random_state(random_state)
+
+
+def derive_seeds(random_state, n_seeds):
+    """``n_seeds`` seeds drawn from ``random_state``, as ``resolve_random_state(random_state).randint`` would."""
+    rng = scratch_random_state(random_state)
     return [rng.randint(np.iinfo(np.int32).max) for _ in range(n_seeds)]
 
 

@@ -114,8 +114,9 @@ class MarginalDestructor(BaseDestructor):
         mapped = set() if cells is None else set(cells.indices.tolist())
         fitted = [j for j in range(X.shape[1]) if j not in mapped]
         columns = (np.ascontiguousarray(X[:, j]) for j in fitted)
+        stacked = None
         if type(template) is HistogramDensity and self.n_jobs in (None, 1):
-            densities = clone(template)._fit_columns(X[:, fitted]) if fitted else []
+            densities, stacked = clone(template)._fit_columns(X[:, fitted]) if fitted else ([], None)
         elif self.n_jobs in (None, 1):
             densities = [fit(clone(template), x) for x in columns]
         else:
@@ -128,7 +129,13 @@ class MarginalDestructor(BaseDestructor):
         cdfs = [getattr(density, "cdf_", None) for density in self.densities_]
         stackable = all(isinstance(d, _TailedDensity) and isinstance(c, PiecewiseCDF)
                         for d, c in zip(self.densities_, cdfs))
-        self._stacked_ = StackedPiecewiseCDF(cdfs) if stackable else None
+        if not stackable:
+            self._stacked_ = None
+        elif stacked is not None and len(fitted) == X.shape[1]:
+            # Histograms fitted together come stacked from their own tables.
+            self._stacked_ = stacked
+        else:
+            self._stacked_ = StackedPiecewiseCDF(cdfs)
 
     def _forward(self, X):
         stacked = getattr(self, "_stacked_", None)

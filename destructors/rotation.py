@@ -13,7 +13,7 @@ from ._rotation_kernels import (
     rotate,
     sliced_rotation,
 )
-from .base import CanonicalDestructor, resolve_random_state
+from .base import CanonicalDestructor, resolve_random_state, scratch_random_state
 
 __all__ = ["RotationDestructor"]
 
@@ -132,23 +132,33 @@ class RotationDestructor(CanonicalDestructor):
         self.output_distribution = output_distribution
 
     def _fit(self, X):
+        self._fit_rotation(X)
+
+    def _fit_forward(self, X):
+        # Fitting rotates the training rows already: snap those rather than
+        # rotate them again (rows rotate alike in any batch, see ``rotate``).
+        Y = self._fit_rotation(X)
+        return self._snapped(X, Y), np.zeros(X.shape[0])
+
+    def _fit_rotation(self, X):
+        """Fit ``rotation_`` and the flat directions; return the rotated rows ``X @ rotation_.T``."""
         n_features = X.shape[1]
         if self.n_directions is not None and self.n_directions > n_features:
             raise ValueError(
                 f"RotationDestructor: n_directions={self.n_directions} exceeds "
                 f"the number of features, {n_features}."
             )
-        rng = resolve_random_state(self.random_state)
         n_iter = 1
         if self.rotation == "pca":
             R = pca_rotation(X)
         elif self.rotation == "random":
-            R = haar_rotation(n_features, rng)
+            # Drawn at once, so a per-thread generator spares building one.
+            R = haar_rotation(n_features, scratch_random_state(self.random_state))
         elif self.rotation == "ica":
-            R, n_iter = ica_rotation(X, self.max_iter, rng)
+            R, n_iter = ica_rotation(X, self.max_iter, resolve_random_state(self.random_state))
         else:
             n_directions = n_features if self.n_directions is None else self.n_directions
-            R, n_iter = sliced_rotation(X, n_directions, self.max_iter, rng)
+            R, n_iter = sliced_rotation(X, n_directions, self.max_iter, resolve_random_state(self.random_state))
         self.rotation_ = R
         self.n_iter_ = n_iter
         # Directions along which the training rows do not spread beyond
@@ -159,11 +169,18 @@ class RotationDestructor(CanonicalDestructor):
         Y = rotate(X, R)
         level = float(np.sqrt(np.einsum("ij,ij->i", X, X)).max())
         flat = Y.max(axis=0) - Y.min(axis=0) <= _FLAT_SPREAD * level
-        self._flat_value_ = np.where(flat, np.median(Y, axis=0), np.nan)
+        self._flat_value_ = np.full(flat.size, np.nan)
+        if flat.any():
+            # Medians of the flat directions only: they are rare, and a median sorts.
+            self._flat_value_[flat] = np.median(Y[:, flat], axis=0)
         self._flat_level_ = level
+        return Y
 
     def _forward(self, X):
-        Y = rotate(X, self.rotation_)
+        return self._snapped(X, rotate(X, self.rotation_)), np.zeros(X.shape[0])
+
+    def _snapped(self, X, Y):
+        """Rotated rows ``Y`` of ``X`` with the flat directions snapped to their training values."""
         value = getattr(self, "_flat_value_", None)
         if value is not None and not np.isnan(value).all():
             columns = np.flatnonzero(~np.isnan(value))
@@ -172,7 +189,7 @@ class RotationDestructor(CanonicalDestructor):
             block = Y[:, columns]
             near = np.abs(block - value[columns]) <= tolerance[:, None]
             Y[:, columns] = np.where(near, value[columns], block)
-        return Y, np.zeros(X.shape[0])
+        return Y
 
     def _inverse(self, Z):
         return rotate(Z, self.rotation_.T)

@@ -15,7 +15,7 @@ from destructors import (
     MarginalDestructor,
     SplineDensity,
 )
-from destructors.base import make_layer, resolve_random_state
+from destructors.base import make_layer, resolve_random_state, scratch_random_state
 
 REAL_DESTRUCTORS = [
     MarginalDestructor(),
@@ -98,6 +98,18 @@ def test_resolve_random_state():
     state = np.random.get_state()[1].copy()
     resolve_random_state(None).rand(10)
     # Exact: the global generator's state, integers.
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+def test_scratch_random_state_draws_as_a_new_one():
+    # Exact: the same seed and operations, in one process.
+    first = scratch_random_state(5).standard_normal(4)
+    np.testing.assert_array_equal(first, np.random.RandomState(5).standard_normal(4))
+    np.testing.assert_array_equal(scratch_random_state(np.int64(5)).standard_normal(4), first)
+    rng = np.random.RandomState(1)
+    assert scratch_random_state(rng) is rng
+    state = np.random.get_state()[1].copy()
+    scratch_random_state(None).rand(10)
     np.testing.assert_array_equal(np.random.get_state()[1], state)
 
 

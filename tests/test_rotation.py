@@ -122,6 +122,18 @@ def test_random_rotation_follows_random_state():
     assert not np.allclose(first, other)
 
 
+@pytest.mark.parametrize("rotation", ROTATIONS)
+def test_fit_transform_is_fit_then_transform(rotation, X_mixed):
+    # The fit's rotated rows are reused for the training output. Duplicated
+    # columns leave directions without spread, whose outputs are snapped.
+    X = np.column_stack([X_mixed[:500], X_mixed[:500, 0]])
+    model = _gaussian_view(rotation)
+    Z = model.fit_transform(X)
+    assert rotation != "pca" or not np.isnan(model._flat_value_).all()
+    # Exact: the same fitted arrays and code, in one process.
+    np.testing.assert_array_equal(Z, model.transform(X))
+
+
 def test_ica_unmixes_rotated_independent_sources():
     rng = np.random.RandomState(0)
     sources = rng.uniform(-np.sqrt(3), np.sqrt(3), size=(5000, 3))

@@ -7,11 +7,23 @@ import numpy as np
 import pytest
 from scipy import stats
 from scipy.integrate import trapezoid  # np.trapezoid needs NumPy 2
+from scipy.special import ndtri_exp
 from sklearn.base import clone
 
 from destructors import GaussianDensity, HistogramDensity, SplineDensity
 from destructors._cells import james_stein_intensities, james_stein_intensity as _james_stein_intensity
-from destructors._piecewise import PiecewiseCDF, equal_width_knots, histogram_cdfs, ragged_sums
+from destructors._normal import z_from_log_cdf_sf
+from destructors._piecewise import (
+    BinLocator,
+    PiecewiseCDF,
+    StackedPiecewiseCDF,
+    _rq_rise,
+    _straight_rise,
+    equal_width_knots,
+    histogram_cdfs,
+    ragged_sums,
+    stacked_histogram_cdfs,
+)
 
 from _estimators import DENSITY_CLASSES
 
@@ -268,6 +280,87 @@ def test_histogram_tables_equal_row_by_row():
         for name, value in vars(expected).items():
             assert type(getattr(cdfs[j], name)) is type(value), name
             np.testing.assert_array_equal(getattr(cdfs[j], name), value, err_msg=name)
+
+
+@pytest.mark.parametrize("n_rows", [40, 3000])  # both ways of guessing: whole rows, and long columns
+@pytest.mark.parametrize("spacing", ["equal", "jittered", "uneven"])
+def test_bin_locator_finds_the_bins_of_a_search_column_by_column(spacing, n_rows):
+    rng = np.random.RandomState(0)
+    n_bins = np.array([1, 2, 9, 40])
+    lo = rng.standard_normal(n_bins.size) * 10.0 ** rng.randint(-6, 7, n_bins.size)
+    hi = lo + rng.exponential(size=n_bins.size) * 10.0 ** rng.randint(-9, 4, n_bins.size)
+    knots = equal_width_knots(lo, hi, n_bins)
+    for j, n in enumerate(n_bins):
+        step = (hi[j] - lo[j]) / n
+        if spacing == "jittered":  # within a quarter bin: guessed, then corrected
+            knots[j, 1:n] += rng.uniform(-0.24, 0.24, n - 1) * step
+        elif spacing == "uneven":  # searched
+            knots[j, : n + 1] = lo[j] + (hi[j] - lo[j]) * np.linspace(0.0, 1.0, n + 1) ** 3
+    # Every knot, the floats on either side of it, values within and beyond
+    # the knots, and the values a search puts first or last.
+    X = np.empty((n_rows, n_bins.size))
+    for j, n in enumerate(n_bins):
+        row = knots[j, : n + 1]
+        span = row[-1] - row[0]
+        pool = np.concatenate([row, np.nextafter(row, -np.inf), np.nextafter(row, np.inf),
+                               rng.uniform(row[0] - span, row[-1] + span, 50),
+                               [np.inf, -np.inf, np.nan, 1e308, -1e308, 0.0, -0.0]])
+        X[:, j] = rng.choice(pool, n_rows)
+    locate = BinLocator(knots, n_bins)
+    assert locate.spaced == (spacing != "uneven")
+    for j, n in enumerate(n_bins):
+        found = np.searchsorted(knots[j, : n + 1], X[:, j], side="right") - 1
+        expected = np.clip(found, 0, n - 1) + j * knots.shape[1]
+        np.testing.assert_array_equal(locate(X)[:, j], expected)
+
+
+def test_straight_rise_is_the_rational_quadratic_rise_of_straight_bins():
+    edges = [0.0, -0.0, 1.0, 0.5, 1e-300, 1.0 - 2.0**-53, np.nan]
+    xi = np.concatenate([edges, np.random.RandomState(0).uniform(size=1000)])
+    ones = np.ones_like(xi)
+    for straight, curved in zip(_straight_rise(xi), _rq_rise(xi, ones, ones)):
+        np.testing.assert_array_equal(straight, curved)
+
+
+def test_gaussian_view_takes_the_smaller_tail():
+    # Each value as one scalar call gives it: the lower tail where it is the
+    # smaller one, the upper tail elsewhere, NaN where either is NaN.
+    rng = np.random.RandomState(0)
+    special = [0.0, -0.0, -np.inf, np.nan, -1e-300, -800.0, -np.log(2.0)]
+    log_cdf = np.concatenate([np.log(rng.uniform(size=500)), np.repeat(special, len(special))])
+    log_sf = np.concatenate([np.log1p(-np.exp(log_cdf[:500])), np.tile(special, len(special))])
+    z = z_from_log_cdf_sf(log_cdf, log_sf)
+    for value, lower, upper in zip(z, log_cdf, log_sf):
+        expected = ndtri_exp(lower) if lower <= upper else -ndtri_exp(upper)
+        np.testing.assert_array_equal(value, expected)
+    assert z.dtype == np.float64
+    table = z_from_log_cdf_sf(log_cdf[:500].reshape(50, 10), log_sf[:500].reshape(50, 10))
+    np.testing.assert_array_equal(table, z[:500].reshape(50, 10))
+
+
+def test_stacked_histogram_cdfs_are_the_stack_of_their_cdfs():
+    rng = np.random.RandomState(0)
+    n_bins = np.array([1, 3, 12, 8])
+    lo = rng.standard_normal(n_bins.size)
+    knots = equal_width_knots(lo, lo + rng.exponential(size=n_bins.size), n_bins)
+    in_bins = np.arange(knots.shape[1] - 1) < n_bins[:, None]
+    masses = np.where(in_bins, rng.uniform(0.1, 1.0, in_bins.shape), 0.0)
+    tail_masses = rng.uniform(0.001, 0.01, (n_bins.size, 2))
+    locate = BinLocator(knots, n_bins)
+    stacked = stacked_histogram_cdfs(knots, n_bins, masses, tail_masses, tails="normal", locate=locate)
+    rebuilt = StackedPiecewiseCDF(stacked.cdfs)
+    for name, value in vars(rebuilt).items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(getattr(stacked, name), value, err_msg=name)
+    for fresh, cdf in zip(histogram_cdfs(knots, n_bins, masses, tail_masses, tails="normal"), stacked.cdfs):
+        for name, value in vars(fresh).items():
+            np.testing.assert_array_equal(getattr(cdf, name), value, err_msg=name)
+    X = np.column_stack([rng.uniform(row[0] - 1.0, row[n] + 1.0, 200) for row, n in zip(knots, n_bins)])
+    Z, log_det = stacked.to_normal(X)
+    # A pickle keeps the CDFs and rebuilds the tables. Exact: the same numbers, in one process.
+    for got, expected in zip(pickle.loads(pickle.dumps(stacked)).to_normal(X), (Z, log_det)):
+        np.testing.assert_array_equal(got, expected)
+    assert set(stacked.__getstate__()) == {"cdfs"}
 
 
 def test_james_stein_intensity_closed_forms():
