@@ -408,11 +408,15 @@ def test_fit_scores_the_last_refitted_layer_without_its_output(monkeypatch):
     assert model.train_scores_[-1] == pytest.approx(model.score(X), rel=1e-13)
 
 
-@pytest.mark.parametrize("refit", [True, False])
-def test_fit_and_fit_transform_make_the_same_deep_model(moons, refit):
+@pytest.mark.parametrize("make", [
+    lambda: DeepDestructor(max_layers=3, random_state=0),
+    lambda: DeepDestructor(max_layers=3, refit=False, random_state=0),
+    lambda: DeepDestructorCV(max_layers=2, cv=2, random_state=0),
+], ids=["refit", "no-refit", "cv"])
+def test_fit_and_fit_transform_make_the_same_deep_model(moons, make):
     X, _ = moons
-    model = DeepDestructor(max_layers=3, refit=refit, random_state=0).fit(X)
-    full = DeepDestructor(max_layers=3, refit=refit, random_state=0)
+    model = make().fit(X)
+    full = make()
     U = full.fit_transform(X)
     np.testing.assert_array_equal(model.transform(X), U)
     np.testing.assert_allclose(model.train_scores_, full.train_scores_, rtol=1e-13)
