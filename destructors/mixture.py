@@ -192,7 +192,8 @@ precisions_init, random_state, warm_start, verbose, verbose_interval
         M step (the rows' mean and covariance, plus ``reg_covar``) is already
         its fixed point, and scikit-learn's fit ends there after a k-means
         start and two E steps: the same parameters bit for bit, at a fraction
-        of the cost (0.4 instead of 3.7 ms on the 111 training rows of wine).
+        of the cost (a one-component ``GaussianMixtureDestructor("auto")`` on
+        the 111 training rows of wine: 1.25 instead of 2.5 ms).
         ``X`` must already be validated.
         """
         self.n_features_in_ = X.shape[1]
