@@ -255,15 +255,24 @@ class BaseDestructor(
 
         The last layer of a stack whose output is not needed (a deep model
         refitted by ``fit``) is scored with this. Layers whose density is
-        cheaper than their forward pass compute it directly.
+        cheaper than their forward pass override it and compute it directly.
         """
         Z, log_det = self._forward(X)
         return norm_logpdf(Z).sum(axis=1) + log_det
 
     def _fit_layer_log_density(self, X):
-        """Fit as the last layer of a stack whose output is not needed; return :meth:`_layer_log_density` of ``X``."""
-        Z, log_det = self._fit_layer(X)
-        return norm_logpdf(Z).sum(axis=1) + log_det
+        """Fit as the last layer of a stack whose output is not needed; return :meth:`_layer_log_density` of ``X``.
+
+        A layer that overrides :meth:`_layer_log_density` is fitted without
+        its forward pass over ``X``; any other reuses what fitting computed.
+        """
+        if type(self)._layer_log_density is BaseDestructor._layer_log_density:
+            Z, log_det = self._fit_layer(X)
+            return norm_logpdf(Z).sum(axis=1) + log_det
+        validate_params_unless_skipped(self)
+        self.n_features_in_ = X.shape[1]
+        self._fit(X)
+        return self._map_rows(self._layer_log_density, X)
 
     # --------------------------------------------------------- input domains
     def _unit_input(self):

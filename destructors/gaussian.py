@@ -13,6 +13,22 @@ from .univariate import spread_floor
 __all__ = ["GaussianDestructor"]
 
 
+def whiten(X, mean, factor):
+    """Rows ``X`` of ``N(mean, factor factor^T)`` mapped to N(0, I), with ``log |det|`` per row.
+
+    ``factor`` is the lower Cholesky factor of the covariance; the map is
+    ``z = factor^-1 (x - mean)``, the Rosenblatt map of the Gaussian in the
+    order of the features.
+    """
+    Z = solve_triangular(factor, (X - mean).T, lower=True).T
+    return Z, np.full(X.shape[0], -np.log(np.diag(factor)).sum())
+
+
+def unwhiten(Z, mean, factor):
+    """The inverse of :func:`whiten`: ``x = factor z + mean``."""
+    return Z @ factor.T + mean
+
+
 @accepts_mixed_data
 class GaussianDestructor(BaseDestructor):
     """Whiten with a full-covariance Gaussian, then apply the normal CDF.
@@ -121,8 +137,7 @@ class GaussianDestructor(BaseDestructor):
         self.covariance_ = self.cholesky_ @ self.cholesky_.T
 
     def _forward(self, X):
-        Z = solve_triangular(self.cholesky_, (X - self.mean_).T, lower=True).T
-        return Z, np.full(X.shape[0], -np.log(np.diag(self.cholesky_)).sum())
+        return whiten(X, self.mean_, self.cholesky_)
 
     def _inverse(self, Z):
-        return Z @ self.cholesky_.T + self.mean_
+        return unwhiten(Z, self.mean_, self.cholesky_)

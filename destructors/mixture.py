@@ -14,7 +14,6 @@ from functools import cache
 from numbers import Integral
 
 import numpy as np
-from scipy.linalg import solve_triangular
 from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
@@ -29,7 +28,8 @@ from ._mixture_kernels import (
     precision_cholesky,
 )
 from .autoregressive import AutoregressiveDestructor
-from .base import CachedParamNames, resolve_random_state, validate_params_unless_skipped
+from .base import CachedParamNames, resolve_random_state
+from .gaussian import unwhiten, whiten
 from .mixed import accepts_mixed_data
 
 __all__ = ["GaussianMixtureDensity", "GaussianMixtureDestructor"]
@@ -530,16 +530,10 @@ default="kmeans"
         return logsumexp_rows(self.density_._estimate_weighted_log_prob(X))
 
     def _layer_log_density(self, X):
+        # One logsumexp per row instead of the Rosenblatt sweep (0.04 s
+        # instead of 0.23 s on the 20,000 rows of two moons with 3 x 32
+        # components): a refitted stack's last layer is scored this way.
         return self._log_density(X)
-
-    def _fit_layer_log_density(self, X):
-        # The last layer of a refitted stack: one logsumexp per row instead
-        # of the Rosenblatt sweep (0.04 s instead of 0.23 s on the 20,000
-        # rows of two moons with 3 x 32 components).
-        validate_params_unless_skipped(self)
-        self.n_features_in_ = X.shape[1]
-        self._fit(X)
-        return self._map_rows(self._log_density, X)
 
     def _fit(self, X):
         # EM works on many tiny (d x d) matrices, where BLAS threads only add
@@ -594,19 +588,16 @@ default="kmeans"
         return density.means_[0, order], np.linalg.cholesky(covariance[np.ix_(order, order)])
 
     def _forward(self, X):
-        gaussian = getattr(self, "_gaussian_", None)
-        if gaussian is None:
+        # Models pickled before this shortcut have no ``_gaussian_``.
+        if getattr(self, "_gaussian_", None) is None:
             return super()._forward(X)
-        mean, factor = gaussian
         Z = np.empty_like(X)
-        Z[:, self.order_] = solve_triangular(factor, (X[:, self.order_] - mean).T, lower=True).T
-        return Z, np.full(X.shape[0], -np.log(np.diag(factor)).sum())
+        Z[:, self.order_], log_det = whiten(X[:, self.order_], *self._gaussian_)
+        return Z, log_det
 
     def _inverse(self, Z):
-        gaussian = getattr(self, "_gaussian_", None)
-        if gaussian is None:
+        if getattr(self, "_gaussian_", None) is None:
             return super()._inverse(Z)
-        mean, factor = gaussian
         X = np.empty_like(Z)
-        X[:, self.order_] = Z[:, self.order_] @ factor.T + mean
+        X[:, self.order_] = unwhiten(Z[:, self.order_], *self._gaussian_)
         return X
