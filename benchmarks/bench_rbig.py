@@ -18,8 +18,10 @@ Three sections (``--sections``, all by default):
    held out), including an 8-D Student-t with 3 degrees of freedom and a
    10-D mixture of 5 Gaussians, and held-out log-likelihood on digits,
    breast cancer and wine. ``RBIGDestructor()`` with its defaults is
-   compared, in the same run, with the previous default (PCA rotations,
-   unshrunk histograms, total-correlation stopping), with GIS (PyPI
+   compared, in the same run, with the same model whose first layer is a
+   plain histogram (the first layer before it was standardized and shrunk),
+   with the previous default (PCA rotations, unshrunk histograms,
+   total-correlation stopping), with GIS (PyPI
    ``sinflow``, its defaults, optional) and with the marginal-only and
    Gaussian models.
 3. ``information``. Entropy, total correlation and mutual information of
@@ -164,6 +166,7 @@ def _missing_peers_line(missing):
 def _models(random_state=0):
     models = {
         "RBIG (default)": lambda: RBIGDestructor(random_state=random_state),
+        "RBIG (histogram first layer)": lambda: _histogram_first_layer(random_state),
         "RBIG (previous default)": lambda: _previous_default(random_state),
         "marginal only": MarginalDestructor,
         "Gaussian": GaussianDestructor,
@@ -174,15 +177,26 @@ def _models(random_state=0):
 
 
 def _previous_default(random_state):
-    """The default before issue 18: PCA rotations, unshrunk normal-tailed histograms, TC stopping."""
+    """The default before issue 18: PCA rotations, unshrunk histograms throughout, TC stopping."""
     from destructors.marginal import gaussian_view_marginal
 
     class PreviousDefault(RBIGDestructor):
         def _templates(self):
-            first, _, rotation = super()._templates()
-            return first, gaussian_view_marginal(), rotation
+            _, _, rotation = super()._templates()
+            return MarginalDestructor(), gaussian_view_marginal(), rotation
 
     return PreviousDefault(rotation="pca", validation_fraction=None, random_state=random_state)
+
+
+def _histogram_first_layer(random_state):
+    """Today's default with the first layer it had before: plain histograms, not standardized and shrunk."""
+
+    class HistogramFirst(RBIGDestructor):
+        def _templates(self):
+            _, marginal, rotation = super()._templates()
+            return MarginalDestructor(), marginal, rotation
+
+    return HistogramFirst(random_state=random_state)
 
 
 def _datasets(n_train, random_state, real=True):

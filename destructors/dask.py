@@ -54,7 +54,9 @@ rows:
   search on held-out rows and the default sliced rotations are in-memory
   only, so pass ``rotation="pca"`` or ``"random"``). With a numeric ``tol`` an RBIG fit draws its
   random rotations exactly as the in-memory fit does; its total-correlation
-  reductions are means of per-block sums, equal to rounding. With
+  reductions are means of per-block sums, equal to rounding (its default
+  first layer standardizes each feature from per-block sums, so its
+  histograms see values equal to the in-memory ones to rounding). With
   ``tol="auto"`` the noise-floor data are drawn on the workers from a seed of
   ``random_state``, so the noise floor, and the seeds of later layers,
   differ from the in-memory fit (which draws the same data from its own
@@ -684,7 +686,13 @@ def _fit_gaussian(layer, rows):
 
 
 # ---------------------------------------------------------------- stacks
-def _fit_composite(layer, rows):
+def _fit_composite(layer, rows, release_input=True):
+    """Fit the steps in turn, each on the previous step's output, which is then released.
+
+    The input ``rows`` are released after the first step unless
+    ``release_input`` is False (a caller that applies the fitted composite
+    to them next), so that the workers hold two copies of the data at most.
+    """
     layer._validate_steps()
     layer.layers_ = []
     for k, (_, step) in enumerate(layer.steps):
@@ -693,7 +701,20 @@ def _fit_composite(layer, rows):
         layer.layers_.append(fitted)
         if k + 1 < len(layer.steps):
             rows, previous = _forward(fitted, rows)[0], rows
-            previous.release()
+            if release_input or k > 0:
+                previous.release()
+    if not release_input and len(layer.steps) > 1:
+        rows.release()
+
+
+def _fit_keeping_input(layer, rows):
+    """``_fit_layer`` that leaves ``rows`` persisted, for a caller that transforms them next."""
+    if not isinstance(layer, CompositeDestructor):
+        _fit_layer(layer, rows)
+        return
+    layer._validate_params()
+    layer.n_features_in_ = rows.n_features
+    _fit_composite(layer, rows, release_input=False)
 
 
 def _rbig_iteration(rows, rotation, marginal, rng):
@@ -720,7 +741,7 @@ def _rbig_noise_floor(rows, first_template, rotation, marginal, rng):
         d,
     )
     first = make_layer(first_template, rng)
-    _fit_layer(first, draws)
+    _fit_keeping_input(first, draws)
     Z, _, optimism = _forward(first, draws)
     draws.release()
     reductions = []
@@ -737,7 +758,7 @@ def _fit_rbig(layer, rows):
     rng = resolve_random_state(layer.random_state)
     n, d = rows.n_samples, rows.n_features
     first = make_layer(first_template, rng)
-    _fit_layer(first, rows)
+    _fit_keeping_input(first, rows)
     Z, log_likelihood, _ = _forward(first, rows)
     rows.release()
     current = {"Z": Z}

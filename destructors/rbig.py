@@ -7,11 +7,12 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._normal import norm_logpdf
 from .base import BaseDestructor, make_layer, resolve_random_state
-from .composite import LayerStack
+from .composite import CompositeDestructor, LayerStack
 from .marginal import MarginalDestructor, gaussian_view_marginal
 from .rotation import RotationDestructor
+from .univariate import GaussianDensity, HistogramDensity
 
-__all__ = ["RBIGDestructor"]
+__all__ = ["RBIGDestructor", "default_first_layer"]
 
 # Number of RBIG layers fitted on standard normal data of the training shape
 # to measure the noise floor of the total-correlation reductions.
@@ -25,6 +26,38 @@ _SEARCHED_ROTATIONS = ("sliced", "ica")
 # on the 8-D Student-t and 10-D mixture of the benchmarks, 40 steps came within
 # 0.01 nats of the held-out log-likelihood of 100, at 2.5 times less time.
 _SLICED_MAX_ITER = 40
+
+
+def default_first_layer():
+    """First layer of the default RBIG: each feature standardized, then histograms shrunk towards the normal.
+
+    The histograms see standardized features and shrink towards the
+    standard normal by the James-Stein intensity
+    (``HistogramDensity(shrinkage="auto")``, half-Cauchy tails), so a
+    feature that is nearly Gaussian gets nearly the fitted normal instead
+    of a map carrying the noise of its bins, and a clearly non-Gaussian one
+    keeps its histogram. On 20,000 rows of an 8-D Gaussian this took the
+    held-out KL gap of the default RBIG from 0.048 to 0.034 nats, and on wine
+    (124 rows) raised the held-out log-likelihood by 0.35 nats
+    (``benchmarks/results/rbig.md`` has the other data sets).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from destructors.rbig import default_first_layer
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.column_stack([rng.normal(5.0, 2.0, 2000), rng.exponential(size=2000)])
+    >>> layer = default_first_layer().fit(X)
+    >>> standardize, histograms = layer.layers_
+    >>> [round(float(d.shrinkage_), 1) for d in histograms.densities_]  # normal, then skewed
+    [1.0, 0.0]
+    """
+    return CompositeDestructor(
+        [
+            ("standardize", MarginalDestructor(GaussianDensity())),
+            ("histogram", MarginalDestructor(HistogramDensity(shrinkage="auto"))),
+        ]
+    )
 
 
 def _mean_gain(Z_in, Z_out, log_det):
@@ -54,14 +87,16 @@ class RBIGDestructor(LayerStack):
     marginal : destructor or None, default=None
         Template of the marginal layers, cloned for the first layer and for
         every Gaussianization step; it must act on each feature separately.
-        ``None`` uses histograms: ``MarginalDestructor()`` for the first
-        layer, and for the later ones, whose input is Gaussianized, histograms
-        with the standard normal's tails beyond their data that shrink
-        towards the standard normal by the James-Stein intensity
-        (``HistogramDensity(tails="normal", shrinkage="auto")``), so that a
-        step on nearly Gaussian data stays near the identity instead of
-        fitting the noise of its bins. A template is used as given for every
-        marginal layer. Its parameters are reachable as
+        ``None`` uses histograms shrunk towards the normal by the James-Stein
+        intensity, so that a feature or a step that is nearly Gaussian gets
+        nearly the normal instead of a map fitted to the noise of its bins.
+        The first layer standardizes each feature, then fits such histograms
+        with half-Cauchy tails (:func:`~destructors.rbig.default_first_layer`); the later
+        layers, whose input is Gaussianized, fit them with the standard
+        normal's tails beyond their data
+        (``HistogramDensity(tails="normal", shrinkage="auto")``). A template
+        is used as given for every marginal layer (``MarginalDestructor()``
+        gives the plain histograms of the original RBIG). Its parameters are reachable as
         ``marginal__<param>``, for example ``marginal__density__bins`` with
         ``marginal=MarginalDestructor(HistogramDensity())``.
     rotation : {"sliced", "pca", "random", "ica"} or destructor, default="sliced"
@@ -116,8 +151,10 @@ class RBIGDestructor(LayerStack):
     Attributes
     ----------
     layers_ : list of destructors
-        Fitted layers in order: the first marginal layer, then a rotation and
-        a marginal layer per iteration (``1 + 2 * n_layers_`` in all).
+        Fitted layers in order: the first marginal layer (by default a
+        :class:`CompositeDestructor` of the standardization and the
+        histograms), then a rotation and a marginal layer per iteration
+        (``1 + 2 * n_layers_`` in all).
     n_layers_ : int
         Number of (rotation, marginal) iterations kept.
     validation_scores_ : ndarray of shape (n_searched + 1,) or None
@@ -283,7 +320,7 @@ class RBIGDestructor(LayerStack):
     def _templates(self):
         """Templates of the first marginal layer, of the later marginal layers and of the rotations."""
         if self.marginal is None:
-            first, marginal = MarginalDestructor(), gaussian_view_marginal(shrinkage="auto")
+            first, marginal = default_first_layer(), gaussian_view_marginal(shrinkage="auto")
         else:
             first = marginal = self.marginal
         if self.rotation == "sliced":

@@ -177,37 +177,26 @@ def test_a_200_layer_stack_of_marginal_layers_inverts_the_tails(templates):
     np.testing.assert_allclose(back, rows, rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known limitation of RBIGDestructor forced to 200 PCA steps on 400 rows (its stopping "
-    "rule ends far earlier on its own): once the data are Gaussian, PCA keeps choosing the "
-    "direction whose sample variance is largest by chance (about 1.10 for 400 rows in 3-D), "
-    "the next marginal layer squeezes it back to one, and the steps compound into a nearly "
-    "singular map: rows come back off by up to 5e-5 (3e-4 with shrunk histograms, which "
-    "judge a variance of 1.10 a real departure from the normal). Random rotations have no "
-    "preferred direction: with them and shrunk histograms the same 200 steps invert to 8e-9, "
-    "like deep_rbig's above."
-))
-def test_200_pca_rbig_steps_invert():
-    _check_200_rbig_steps_invert(rotation="pca")
+@pytest.mark.parametrize("rotation", ["sliced", "pca"])
+def test_200_rbig_steps_invert_as_accurately_as_their_conditioning_allows(rotation):
+    """Default RBIG steps forced to 200: an inverse accurate to the map's conditioning.
 
-
-def test_200_default_rbig_steps_invert_as_accurately_as_their_conditioning_allows():
-    """The default sliced rotations forced to 200 steps: an inverse accurate to the map's conditioning.
-
-    Like PCA (below), the sliced search picks on Gaussian data the direction
-    that looks least Gaussian by chance, and the next marginal layer squeezes
-    it; how far that compounds depends on the seed. Measured on these rows
-    (seeds 0 to 3, numpy 1.24 to 2.4): the smallest singular value of the
-    stack's Jacobian goes down to 2e-10 at some rows, and those rows come
-    back off by up to 1.5e-5, whatever the inverse does. So the test asks for
+    On Gaussian data the sliced search (and PCA) pick the direction that
+    looks least Gaussian (has the largest variance) by chance, and the next
+    marginal layer squeezes it; how far that compounds depends on the seed.
+    Measured on these rows (sliced: seeds 0 to 3), the smallest singular
+    value of the stack's Jacobian goes down to 1e-8 at some rows (2e-10
+    with the plain-histogram first layer of before), and those rows come
+    back off by up to 4e-7, whatever the inverse does. So the test asks for
     what an inverse can give: backward stability (the stack maps the
     inverse's output onto the given values, measured within 1.2e-12), and
     forward errors within the first-order bound ``|dx| <= |dz| / sigma_min``
-    row by row, with ``|dz| = 1e-11``, 10x the largest backward error
-    measured (the measured products ``|dx| sigma_min`` stay below 9e-14).
+    row by row, with ``|dz| = 3e-11``, 25x the largest backward error
+    measured (the measured products ``|dx| sigma_min`` stay below 6.3e-12;
+    finite-difference Jacobians of so flat a map are themselves rough).
     """
     X, X_test = _skewed(400, seed=1), _skewed(200, seed=2)
-    model = RBIGDestructor(n_layers=200, random_state=0, output_distribution="normal").fit(X)
+    model = RBIGDestructor(rotation=rotation, n_layers=200, random_state=0, output_distribution="normal").fit(X)
     rows = _rows_and_far_rows(X, X_test)
     scores = model.score_samples(rows)
     assert np.all(np.isfinite(scores)) and scores.min() > -1e4
@@ -215,7 +204,7 @@ def test_200_default_rbig_steps_invert_as_accurately_as_their_conditioning_allow
     back = model.inverse_transform(Z)
     np.testing.assert_allclose(model.transform(back), Z, rtol=0, atol=1e-9)
     smallest = np.linalg.svd(_jacobians(model, rows), compute_uv=False)[:, -1]
-    assert np.all(np.abs(back - rows).max(axis=1) * smallest <= 1e-11)
+    assert np.all(np.abs(back - rows).max(axis=1) * smallest <= 3e-11)
 
 
 def _jacobians(model, rows, relative_step=1e-6):
@@ -227,15 +216,6 @@ def _jacobians(model, rows, relative_step=1e-6):
         shift[:, j] = steps[:, j]
         columns.append((model.transform(rows + shift) - model.transform(rows - shift)) / (2 * steps[:, [j]]))
     return np.stack(columns, axis=2)
-
-
-def _check_200_rbig_steps_invert(**params):
-    X, X_test = _skewed(400, seed=1), _skewed(200, seed=2)
-    model = RBIGDestructor(n_layers=200, random_state=0, output_distribution="normal", **params).fit(X)
-    rows = _rows_and_far_rows(X, X_test)
-    scores = model.score_samples(rows)
-    assert np.all(np.isfinite(scores)) and scores.min() > -1e4
-    np.testing.assert_allclose(model.inverse_transform(model.transform(rows)), rows, rtol=1e-6)
 
 
 def test_200_unshrunk_rbig_steps_have_a_backward_stable_inverse():
@@ -308,10 +288,37 @@ def test_near_singular_covariances_stay_finite_and_invertible(model, gap):
     assert scores.mean() > MarginalDestructor().fit(X).score(X_test)
     back = model.inverse_transform(Z)
     np.testing.assert_allclose(back, X_test, rtol=1e-6, atol=1e-6)
-    # A row off the plane is unlikely but finite.
-    off = np.array([[0.0, 0.0, 1.0]])
+    # A row off the plane is finite, and less likely than the same row on it.
+    off, on = np.array([[0.0, 0.0, 1.0]]), np.array([[0.0, 0.0, 0.0]])
     assert np.isfinite(model.score_samples(off)).all()
-    assert model.score_samples(off)[0] < scores.min()
+    assert model.score_samples(off)[0] < model.score_samples(on)[0]
+
+
+_RBIG_OFF_PLANE = pytest.mark.xfail(strict=True, reason=(
+    "Known limitation of RBIGDestructor: beyond its data a later marginal layer continues "
+    "with the standard normal's own tail (a shift, so that deep stacks invert there), "
+    "whatever the spread of the data in that direction. A row 1 unit off a plane the data "
+    "hug within 1e-4 lies just beyond the data of the direction across the plane and is "
+    "penalized by about log N(4), not by (1 / 1e-4)^2 / 2: it scores -7, below the rows on "
+    "the plane (+6.5) but above the least likely test rows (-7.8)."
+))
+
+
+@pytest.mark.parametrize("gap", [1e-4, 1e-8])
+@pytest.mark.parametrize(
+    "model",
+    [pytest.param(m, marks=_RBIG_OFF_PLANE) if isinstance(m, RBIGDestructor) else m for m in NEAR_SINGULAR_MODELS],
+    ids=lambda m: type(m).__name__,
+)
+def test_a_row_off_a_thin_plane_is_less_likely_than_every_row_on_it(model, gap):
+    X = _near_singular(500, gap)
+    X_test = _near_singular(200, gap, seed=1)
+    model = clone(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    off = np.array([[0.0, 0.0, 1.0]])
+    assert model.score_samples(off)[0] < model.score_samples(X_test).min()
 
 
 def test_rbig_on_duplicated_columns_does_not_depend_on_the_batch():
