@@ -155,16 +155,19 @@ class MarginalDestructor(BaseDestructor):
         return X
 
 
-def gaussian_view_marginal(density=None, *, shrinkage=None):
+def gaussian_view_marginal(density=None, *, shrinkage=None, shrinkage_target="standard_normal"):
     """A marginal layer for input that earlier layers have Gaussianized.
 
     ``density`` as given, or (``None``) histograms whose tails continue the
     standard normal's (``HistogramDensity(tails="normal")``): beyond its data
     such a layer shifts rather than contracts the Gaussian view, so deep
     stacks stay invertible there, and held-out rows beyond the data keep the
-    density of the Gaussian they already follow. ``shrinkage`` is passed to
-    those histograms (see :class:`HistogramDensity`).
+    density of the Gaussian they already follow. ``shrinkage`` and
+    ``shrinkage_target`` are passed to those histograms (see
+    :class:`HistogramDensity`).
     """
     if density is not None:
         return MarginalDestructor(density)
-    return MarginalDestructor(HistogramDensity(tails="normal", shrinkage=shrinkage))
+    return MarginalDestructor(
+        HistogramDensity(tails="normal", shrinkage=shrinkage, shrinkage_target=shrinkage_target)
+    )

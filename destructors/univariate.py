@@ -304,16 +304,23 @@ class HistogramDensity(_TailedDensity):
         deep stacks invert exactly, where half-Cauchy tails contract; it
         grows logarithmically farther out (see the user guide).
     shrinkage : None, "auto" or float in [0, 1), default=None
-        Weight ``lambda`` of the standard normal in the fitted masses: each
-        bin's mass (and each tail's) becomes ``(1 - lambda)`` times the
-        histogram's plus ``lambda`` times the standard normal's mass there.
-        For data on the standard normal scale, where a layer that finds its
-        input already Gaussian should be the identity rather than a map
-        fitted to sampling noise. ``None``: no shrinkage. ``"auto"``: the
-        James-Stein intensity of Hausser & Strimmer (2009), which estimates
-        how much of the histogram's departure from the normal masses is
-        noise: near one on Gaussian data, near zero when the departure is
-        real (capped at ``n / (n + 1)``).
+        Weight ``lambda`` of a normal density (``shrinkage_target``) in the
+        fitted masses: each bin's mass (and each tail's) becomes
+        ``(1 - lambda)`` times the histogram's plus ``lambda`` times the
+        normal's mass there. For data on the standard normal scale, where a
+        layer that finds its input already Gaussian should be the identity
+        rather than a map fitted to sampling noise. ``None``: no shrinkage.
+        ``"auto"``: the James-Stein intensity of Hausser & Strimmer (2009),
+        which estimates how much of the histogram's departure from the
+        normal masses is noise: near one on Gaussian data, near zero when
+        the departure is real (capped at ``n / (n + 1)``).
+    shrinkage_target : {"standard_normal", "fitted_normal"}, default="standard_normal"
+        The normal that ``shrinkage`` mixes in: the standard normal, or the
+        normal with the mean and standard deviation of the binned training
+        values, so that data that are normal at another scale (a rotated
+        Gaussianized coordinate, whose variance is not one) are found normal
+        too and get the smooth normal map instead of their bins' noise. The
+        tails keep their shape (``tails``) either way.
 
     Attributes
     ----------
@@ -322,7 +329,7 @@ class HistogramDensity(_TailedDensity):
     n_bins_ : int
         Number of bins used.
     shrinkage_ : float
-        Weight of the standard normal used (0 without shrinkage).
+        Weight of the target normal used (0 without shrinkage).
     cdf_ : PiecewiseCDF
         The fitted CDF with its tails.
 
@@ -347,6 +354,13 @@ class HistogramDensity(_TailedDensity):
     True
     >>> HistogramDensity(tails="normal", shrinkage="auto").fit(6 * x - 3).shrinkage_ < 0.05
     True
+
+    Normal data at another scale are normal for the fitted target only:
+
+    >>> HistogramDensity(shrinkage="auto").fit(2 * z + 1).shrinkage_ < 0.05
+    True
+    >>> HistogramDensity(shrinkage="auto", shrinkage_target="fitted_normal").fit(2 * z + 1).shrinkage_ > 0.9
+    True
     """
 
     _parameter_constraints: dict = {
@@ -354,17 +368,21 @@ class HistogramDensity(_TailedDensity):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "tails": [StrOptions({"cauchy", "normal"})],
         "shrinkage": [None, StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
+        "shrinkage_target": [StrOptions({"standard_normal", "fitted_normal"})],
     }
 
-    def __init__(self, bins="auto", alpha=1.0, tails="cauchy", shrinkage=None):
+    def __init__(self, bins="auto", alpha=1.0, tails="cauchy", shrinkage=None, shrinkage_target="standard_normal"):
         self.bins = bins
         self.alpha = alpha
         self.tails = tails
         self.shrinkage = shrinkage
+        self.shrinkage_target = shrinkage_target
 
     def __setstate__(self, state):
-        # Histograms pickled before the ``shrinkage`` parameter were not shrunk.
+        # Histograms pickled before the ``shrinkage`` parameter were not shrunk,
+        # and those pickled before ``shrinkage_target`` shrank towards N(0, 1).
         state.setdefault("shrinkage", None)
+        state.setdefault("shrinkage_target", "standard_normal")
         if "cdf_" in state:
             state.setdefault("shrinkage_", 0.0)
         super().__setstate__(state)
@@ -475,12 +493,13 @@ class HistogramDensity(_TailedDensity):
         tail_masses = np.tile(tail, (n_bins.size, 1))
         shrinkage = [0.0] * n_bins.size
         if self.shrinkage is not None:
-            # Standard normal masses of the bins and of the two tails.
-            normal_cdf = ndtr(knots)
+            # Target normal masses of the bins and of the two tails.
+            z = self._target_scores(knots, counts, in_bins)
+            normal_cdf = ndtr(z)
             normal_bins = np.diff(normal_cdf, axis=1)
             shrinkage = self._shrinkage_intensities(counts, normal_bins, n_bins)
             weight = np.array(shrinkage, dtype=np.float64)[:, None]
-            last = knots[np.arange(n_bins.size), n_bins]
+            last = z[np.arange(n_bins.size), n_bins]
             normal_tails = np.column_stack((normal_cdf[:, 0], ndtr(-last)))
             bulk = (1.0 - weight) * bulk + weight * normal_bins
             tail_masses = (1.0 - weight) * tail_masses + weight * normal_tails
@@ -493,6 +512,25 @@ class HistogramDensity(_TailedDensity):
         ]
         return fitted, stacked
 
+    def _target_scores(self, knots, counts, in_bins):
+        """The knots standardized by the target normal: as they are, or by the binned values' mean and deviation.
+
+        The mean and variance of each column come from its bin counts at the
+        bins' midpoints (the sufficient statistics of the fit, so that the
+        distributed fit gets the same target). A column whose values share
+        one bin has no spread there: its target gets the bin's width.
+        """
+        if self.shrinkage_target == "standard_normal":
+            return knots
+        middles = np.where(in_bins, 0.5 * (knots[:, :-1] + knots[:, 1:]), 0.0)
+        n = counts.sum(axis=1)
+        mean = (counts * middles).sum(axis=1) / n
+        deviations = np.where(in_bins, middles - mean[:, None], 0.0)
+        scale = np.sqrt((counts * deviations**2).sum(axis=1) / n)
+        width = knots[:, 1] - knots[:, 0]
+        scale = np.where(scale > 0, scale, np.where(width > 0, width, 1.0))
+        return (knots - mean[:, None]) / scale[:, None]
+
     def _shrinkage_intensities(self, counts, normal_bins, n_bins):
         """Weight of the standard normal's masses in each column: as given, or the James-Stein estimate."""
         if self.shrinkage != "auto":
@@ -502,7 +540,7 @@ class HistogramDensity(_TailedDensity):
             target = normal_bins / normal_total[:, None]
         intensities = james_stein_intensities(counts, target, n_bins)
         # No normal mass over the data's range: the target is absurd.
-        return [value if total > 0 else 0.0 for value, total in zip(intensities, normal_total)]
+        return [float(value) if total > 0 else 0.0 for value, total in zip(intensities, normal_total)]
 
 
 class SplineDensity(_TailedDensity):

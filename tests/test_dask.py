@@ -212,8 +212,9 @@ def _assert_same_histograms(fitted, reference, exact=True):
 @pytest.mark.parametrize(
     "density",
     [HistogramDensity(), HistogramDensity(bins="sturges", alpha=0.0), HistogramDensity(bins=17),
-     HistogramDensity(tails="normal", shrinkage="auto")],
-    ids=["auto", "sturges-alpha0", "17", "normal-shrunk"],
+     HistogramDensity(tails="normal", shrinkage="auto"),
+     HistogramDensity(tails="normal", shrinkage="auto", shrinkage_target="fitted_normal")],
+    ids=["auto", "sturges-alpha0", "17", "normal-shrunk", "fitted-normal-shrunk"],
 )
 def test_fit_marginal_is_identical_to_the_in_memory_fit(client, X, X_dask, X_test, density):
     fitted = ddask.fit(MarginalDestructor(density), X_dask)
