@@ -666,8 +666,10 @@ class StackedPiecewiseCDF:
         Z = _z_from_log_cdf_sf(log_cdf, log_sf)
         log_dz = log_pdf - norm_logpdf(Z)
         for j in tailed[self.normal[tailed]]:
-            # Normal tails are closed-form in the Gaussian view.
-            mask, Z[beyond[:, j], j], log_dz[beyond[:, j], j] = self.cdfs[j].tail_to_normal(X[:, j])
+            # Normal tails are closed-form in the Gaussian view; the CDF's own
+            # mask (the same rows as ``beyond``) places its values.
+            mask, z_tail, log_dz_tail = self.cdfs[j].tail_to_normal(X[:, j])
+            Z[mask, j], log_dz[mask, j] = z_tail, log_dz_tail
         # Sum the columns in order, as a column-by-column pass does.
         log_det = log_dz[:, 0].copy()
         for j in range(1, log_dz.shape[1]):
