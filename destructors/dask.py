@@ -686,35 +686,26 @@ def _fit_gaussian(layer, rows):
 
 
 # ---------------------------------------------------------------- stacks
-def _fit_composite(layer, rows, release_input=True):
-    """Fit the steps in turn, each on the previous step's output, which is then released.
+def _fit_composite(layer, rows, keep_input=False):
+    """Fit the steps in turn, each on the previous step's output, releasing each output once used.
 
-    The input ``rows`` are released after the first step unless
-    ``release_input`` is False (a caller that applies the fitted composite
-    to them next), so that the workers hold two copies of the data at most.
+    The input ``rows`` are released after the first step too, so that the
+    workers hold two copies of the data at most, unless ``keep_input`` (a
+    caller that applies the fitted composite to them next).
     """
     layer._validate_steps()
     layer.layers_ = []
+    step_rows = rows
     for k, (_, step) in enumerate(layer.steps):
         fitted = make_layer(step)
-        _fit_layer(fitted, rows)
+        _fit_layer(fitted, step_rows)
         layer.layers_.append(fitted)
         if k + 1 < len(layer.steps):
-            rows, previous = _forward(fitted, rows)[0], rows
-            if release_input or k > 0:
+            step_rows, previous = _forward(fitted, step_rows)[0], step_rows
+            if previous is not rows or not keep_input:
                 previous.release()
-    if not release_input and len(layer.steps) > 1:
-        rows.release()
-
-
-def _fit_keeping_input(layer, rows):
-    """``_fit_layer`` that leaves ``rows`` persisted, for a caller that transforms them next."""
-    if not isinstance(layer, CompositeDestructor):
-        _fit_layer(layer, rows)
-        return
-    layer._validate_params()
-    layer.n_features_in_ = rows.n_features
-    _fit_composite(layer, rows, release_input=False)
+    if step_rows is not rows:
+        step_rows.release()
 
 
 def _rbig_iteration(rows, rotation, marginal, rng):
@@ -741,7 +732,7 @@ def _rbig_noise_floor(rows, first_template, rotation, marginal, rng):
         d,
     )
     first = make_layer(first_template, rng)
-    _fit_keeping_input(first, draws)
+    _fit_layer(first, draws, keep_input=True)
     Z, _, optimism = _forward(first, draws)
     draws.release()
     reductions = []
@@ -758,7 +749,7 @@ def _fit_rbig(layer, rows):
     rng = resolve_random_state(layer.random_state)
     n, d = rows.n_samples, rows.n_features
     first = make_layer(first_template, rng)
-    _fit_keeping_input(first, rows)
+    _fit_layer(first, rows, keep_input=True)
     Z, log_likelihood, _ = _forward(first, rows)
     rows.release()
     current = {"Z": Z}
@@ -827,11 +818,18 @@ def _check_supported(layer):
         )
 
 
-def _fit_layer(layer, rows):
-    """Fit ``layer`` on persisted rows of its layer space (as ``_fit_layer``, without the forward pass)."""
+def _fit_layer(layer, rows, keep_input=False):
+    """Fit ``layer`` on persisted rows of its layer space (as ``_fit_layer``, without the forward pass).
+
+    A composite releases ``rows`` once its first step is fitted, unless
+    ``keep_input`` (see :func:`_fit_composite`).
+    """
     layer._validate_params()
     layer.n_features_in_ = rows.n_features
-    _FITTERS[type(layer)](layer, rows)
+    if isinstance(layer, CompositeDestructor):
+        _fit_composite(layer, rows, keep_input=keep_input)
+    else:
+        _FITTERS[type(layer)](layer, rows)
 
 
 def fit(estimator, X, y=None):

@@ -532,7 +532,7 @@ class HistogramDensity(_TailedDensity):
         return (knots - mean[:, None]) / scale[:, None]
 
     def _shrinkage_intensities(self, counts, normal_bins, n_bins):
-        """Weight of the standard normal's masses in each column: as given, or the James-Stein estimate."""
+        """Weight of the target normal's masses in each column: as given, or the James-Stein estimate."""
         if self.shrinkage != "auto":
             return [float(self.shrinkage)] * n_bins.size
         normal_total = ragged_sums(normal_bins, n_bins)
