@@ -93,8 +93,11 @@ class RBIGDestructor(LayerStack):
         The first layer standardizes each feature, then fits such histograms
         with half-Cauchy tails (:func:`~destructors.rbig.default_first_layer`); the later
         layers, whose input is Gaussianized, fit them with the standard
-        normal's tails beyond their data
-        (``HistogramDensity(tails="normal", shrinkage="auto")``). A template
+        normal's tails beyond their data and shrink them towards the normal
+        with their own mean and deviation, since a rotated coordinate of
+        Gaussianized data is normal but not of unit variance
+        (``HistogramDensity(tails="normal", shrinkage="auto",
+        shrinkage_target="fitted_normal")``). A template
         is used as given for every marginal layer (``MarginalDestructor()``
         gives the plain histograms of the original RBIG). Its parameters are reachable as
         ``marginal__<param>``, for example ``marginal__density__bins`` with
@@ -320,7 +323,8 @@ class RBIGDestructor(LayerStack):
     def _templates(self):
         """Templates of the first marginal layer, of the later marginal layers and of the rotations."""
         if self.marginal is None:
-            first, marginal = default_first_layer(), gaussian_view_marginal(shrinkage="auto")
+            first = default_first_layer()
+            marginal = gaussian_view_marginal(shrinkage="auto", shrinkage_target="fitted_normal")
         else:
             first = marginal = self.marginal
         if self.rotation == "sliced":
