@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from ._normal import norm_logpdf
 from .base import BaseDestructor, make_layer, resolve_random_state
 from .composite import CompositeDestructor, LayerStack
-from .marginal import MarginalDestructor, gaussian_view_marginal
+from .marginal import MarginalDestructor
 from .rotation import RotationDestructor
 from .univariate import GaussianDensity, HistogramDensity
 
@@ -95,8 +95,10 @@ class RBIGDestructor(LayerStack):
         layers, whose input is Gaussianized, fit them with the standard
         normal's tails beyond their data and shrink them towards the normal
         with their own mean and deviation, since a rotated coordinate of
-        Gaussianized data is normal but not of unit variance
-        (``HistogramDensity(tails="normal", shrinkage="auto",
+        Gaussianized data is normal but not of unit variance; their
+        ``sqrt(n)`` bins are finer than NumPy's rule, as the shrinkage keeps
+        the noise of fine bins down where a step is nearly the identity
+        (``HistogramDensity(bins="sqrt", tails="normal", shrinkage="auto",
         shrinkage_target="fitted_normal")``). A template
         is used as given for every marginal layer (``MarginalDestructor()``
         gives the plain histograms of the original RBIG). Its parameters are reachable as
@@ -324,7 +326,9 @@ class RBIGDestructor(LayerStack):
         """Templates of the first marginal layer, of the later marginal layers and of the rotations."""
         if self.marginal is None:
             first = default_first_layer()
-            marginal = gaussian_view_marginal(shrinkage="auto", shrinkage_target="fitted_normal")
+            marginal = MarginalDestructor(
+                HistogramDensity(bins="sqrt", tails="normal", shrinkage="auto", shrinkage_target="fitted_normal")
+            )
         else:
             first = marginal = self.marginal
         if self.rotation == "sliced":

@@ -177,37 +177,52 @@ def test_a_200_layer_stack_of_marginal_layers_inverts_the_tails(templates):
     np.testing.assert_allclose(back, rows, rtol=1e-6)
 
 
-@pytest.mark.parametrize("rotation", ["sliced", "pca"])
-def test_200_rbig_steps_invert_as_accurately_as_their_conditioning_allows(rotation):
-    """Default RBIG steps forced to 200: an inverse accurate to the map's conditioning.
-
-    On Gaussian data the sliced search (and PCA) pick the direction that
-    looks least Gaussian (has the largest variance) by chance, and the next
-    marginal layer squeezes it; how far that compounds depends on the seed.
-    200 steps on 400 rows overfit badly, and the stack squeezes some
-    held-out regions flat: measured on these rows (sliced, seeds 0 to 3),
-    the smallest singular value of the stack's Jacobian goes down to 9e-12
-    at some rows (1e-8 when the later histograms were shrunk towards the
-    standard normal rather than their fitted normal, 2e-10 with a plain
-    histogram first layer), and those rows come back off by up to 1.0,
-    whatever the inverse does. So the test asks for what an inverse can
-    give: backward stability (the stack maps the inverse's output onto the
-    given values within 1e-9; measured 1e-10), and forward errors within the
-    first-order bound ``|dx| <= |dz| / sigma_min`` row by row, with ``|dz|``
-    that same 1e-9 (the measured products ``|dx| sigma_min`` stay below
-    6.3e-11; finite-difference Jacobians of so flat a map are themselves
-    rough, and an error of 1.0 is beyond first order).
-    """
+def _forced_rbig(rotation):
+    """Default RBIG forced to 200 steps on 400 rows, and rows to map: held-out ones and three far ones."""
     X, X_test = _skewed(400, seed=1), _skewed(200, seed=2)
     model = RBIGDestructor(rotation=rotation, n_layers=200, random_state=0, output_distribution="normal").fit(X)
-    rows = _rows_and_far_rows(X, X_test)
+    return model, _rows_and_far_rows(X, X_test)
+
+
+@pytest.mark.parametrize("rotation", ["sliced", "pca"])
+def test_200_rbig_steps_have_a_backward_stable_inverse(rotation):
+    """Default RBIG steps forced to 200: finite scores, and an inverse that is backward stable.
+
+    200 steps on 400 rows overfit badly, and with sliced rotations the stack
+    squeezes some regions flat: measured on these rows (seeds 0 to 3), the
+    smallest singular value of its Jacobian goes down to 2e-22 at a far row
+    and to 5e-12 at held-out rows (1e-8 when the later histograms had
+    NumPy's bins and were shrunk towards the standard normal), and rows come
+    back off by up to 1.2 (held out) and 2e6 (far), whatever the inverse
+    does: so flat a map sends whole regions within rounding of one point
+    (there the errors exceed the first-order bound ``|dz| / sigma_min`` at
+    the row by up to 2.6e7 times). What an inverse can give is backward
+    stability: the stack maps the inverse's output onto the given values,
+    measured within 6e-11.
+    """
+    model, rows = _forced_rbig(rotation)
     scores = model.score_samples(rows)
     assert np.all(np.isfinite(scores)) and scores.min() > -1e4
     Z = model.transform(rows)
+    np.testing.assert_allclose(model.transform(model.inverse_transform(Z)), Z, rtol=0, atol=1e-9)
+
+
+def test_200_pca_rbig_steps_invert_as_accurately_as_their_conditioning_allows():
+    """PCA steps, which the data decide without a search, stay near linear at the scale of their errors.
+
+    Measured on these rows: the smallest singular value of the stack's
+    Jacobian goes down to 6e-11, rows come back off by up to 6e-5, and the
+    forward errors stay within the first-order bound ``|dx| <= |dz| /
+    sigma_min`` row by row with ``|dz| = 3e-11``, 50x the largest backward
+    error measured (5.8e-13; the products ``|dx| sigma_min`` stay below
+    8e-14; finite-difference Jacobians of so flat a map are themselves
+    rough).
+    """
+    model, rows = _forced_rbig("pca")
+    Z = model.transform(rows)
     back = model.inverse_transform(Z)
-    np.testing.assert_allclose(model.transform(back), Z, rtol=0, atol=1e-9)
     smallest = np.linalg.svd(_jacobians(model, rows), compute_uv=False)[:, -1]
-    assert np.all(np.abs(back - rows).max(axis=1) * smallest <= 1e-9)
+    assert np.all(np.abs(back - rows).max(axis=1) * smallest <= 3e-11)
 
 
 def _jacobians(model, rows, relative_step=1e-6):
@@ -297,13 +312,15 @@ def test_near_singular_covariances_stay_finite_and_invertible(model, gap):
     assert model.score_samples(off)[0] < model.score_samples(on)[0]
 
 
-_RBIG_OFF_PLANE = pytest.mark.xfail(strict=True, reason=(
+_RBIG_OFF_PLANE = pytest.mark.xfail(strict=False, reason=(
     "Known limitation of RBIGDestructor: beyond its data a later marginal layer continues "
     "with the standard normal's own tail (a shift, so that deep stacks invert there), "
     "whatever the spread of the data in that direction. A row 1 unit off a plane the data "
-    "hug within 1e-4 lies just beyond the data of the direction across the plane and is "
-    "penalized by about log N(4), not by (1 / 1e-4)^2 / 2: it scores -7, below the rows on "
-    "the plane (+6.5) but above the least likely test rows (-7.8)."
+    "hug lies just beyond the data of the direction across the plane and is penalized by "
+    "about log N(4), not by (1 / gap)^2 / 2: it scores about -8.8, far below the rows on the "
+    "plane (+4.7 on average at gap 1e-4) but level with the least likely test rows (-8.8 to "
+    "-9.3 over seeds 0 to 3), so whether it falls below all of them depends on the seed "
+    "(at gap 1e-4 it does with seed 0 only, by 0.3)."
 ))
 
 
