@@ -507,7 +507,7 @@ def histogram_cdfs(knots, n_bins, masses, tail_masses, tails="cauchy"):
     return stacked_histogram_cdfs(knots, n_bins, masses, tail_masses, tails).cdfs
 
 
-def stacked_histogram_cdfs(knots, n_bins, masses, tail_masses, tails="cauchy", locate=None):
+def stacked_histogram_cdfs(knots, n_bins, masses, tail_masses, tails="cauchy", locate=None, knot_densities=None):
     """:func:`histogram_cdfs`, with their :class:`StackedPiecewiseCDF` built from the same tables.
 
     Parameters
@@ -540,13 +540,22 @@ def stacked_histogram_cdfs(knots, n_bins, masses, tail_masses, tails="cauchy", l
     cdf_knots = p_left[:, None] + np.concatenate((zeros, np.cumsum(masses, axis=1)), axis=1)
     sf_knots = p_right[:, None] + np.concatenate((np.cumsum(masses[:, ::-1], axis=1)[:, ::-1], zeros), axis=1)
     mean_slope = masses / widths
-    scale_left = 2.0 * p_left / (np.pi * mean_slope[:, 0])
-    scale_right = 2.0 * p_right / (np.pi * mean_slope[rows, n_bins - 1])
+    if knot_densities is None:
+        a = b = np.ones(widths.shape)
+        edge_left, edge_right = mean_slope[:, 0], mean_slope[rows, n_bins - 1]
+    else:
+        d = knot_densities / total[:, None]
+        safe_slope = np.where(in_bins, mean_slope, 1.0)
+        a = np.where(in_bins, d[:, :-1] / safe_slope, 1.0)
+        b = np.where(in_bins, d[:, 1:] / safe_slope, 1.0)
+        edge_left, edge_right = d[:, 0], d[rows, n_bins]
+    scale_left = 2.0 * p_left / (np.pi * edge_left)
+    scale_right = 2.0 * p_right / (np.pi * edge_right)
     z_left, z_right = -ndtri(p_left), -ndtri(p_right)
     columns = zip(
         _split_rows(knots, n_bins + 1), _split_rows(widths, n_bins), _split_rows(masses, n_bins),
         _split_rows(cdf_knots, n_bins + 1), _split_rows(sf_knots, n_bins + 1),
-        _split_rows(np.ones(masses.shape), n_bins), _split_rows(np.ones(masses.shape), n_bins),
+        _split_rows(a, n_bins), _split_rows(b, n_bins),
     )
     cdfs = []
     for j, (knots_j, widths_j, masses_j, cdf_j, sf_j, a_j, b_j) in enumerate(columns):
@@ -559,7 +568,7 @@ def stacked_histogram_cdfs(knots, n_bins, masses, tail_masses, tails="cauchy", l
         )
         cdfs.append(cdf)
     return StackedPiecewiseCDF.of_tables(
-        cdfs, n_bins, knots, widths, masses, np.ones(widths.shape), np.ones(widths.shape), cdf_knots, sf_knots, locate,
+        cdfs, n_bins, knots, widths, masses, a, b, cdf_knots, sf_knots, locate,
     )
 
 

@@ -273,6 +273,32 @@ class _TailedDensity(BaseUnivariateDensity):
         return lo - gap, hi + gap
 
 
+def _edge_densities(knots, masses, n_bins, in_bins):
+    """Density at each knot of padded histogram tables: the geometric mean of the bins meeting there.
+
+    The outer knots take their one bin's density. Row ``j`` holds
+    ``n_bins[j]`` bins and ``n_bins[j] + 1`` knots, then padding.
+    """
+    rows = np.arange(n_bins.size)
+    widths = np.where(in_bins, np.diff(knots, axis=1), 1.0)
+    slope = np.where(in_bins, masses / widths, 0.0)
+    # Each knot between the densities of the bins on its left and right.
+    left = np.concatenate((slope[:, :1], slope), axis=1)
+    right = np.concatenate((slope, np.zeros((rows.size, 1))), axis=1)
+    right[rows, n_bins] = slope[rows, n_bins - 1]
+    return np.sqrt(left * right)
+
+
+def _normal_density_at_knots(knots, z):
+    """Density of the target normal at the knots, from their standardized values ``z``.
+
+    The target is linear in the knots, so its scale is the ratio of any
+    knot spacing to its standardized spacing.
+    """
+    scale = (knots[:, 1] - knots[:, 0]) / (z[:, 1] - z[:, 0])
+    return np.exp(norm_logpdf(z)) / scale[:, None]
+
+
 class HistogramDensity(_TailedDensity):
     """Histogram density: piecewise-constant, with an exact piecewise-linear CDF.
 
@@ -321,6 +347,16 @@ class HistogramDensity(_TailedDensity):
         Gaussianized coordinate, whose variance is not one) are found normal
         too and get the smooth normal map instead of their bins' noise. The
         tails keep their shape (``tails``) either way.
+    smooth : bool, default=False
+        Give the density a smooth shape inside each bin instead of a
+        constant one. The bins keep their masses (the CDF at the edges is
+        unchanged), but between edges the CDF rises along a monotone
+        rational-quadratic curve whose slope at each edge is a density
+        there: the target normal's, weighted by the shrinkage, plus the rest
+        times the geometric mean of the two bins meeting at the edge. Fully
+        shrunk, the histogram is then the normal itself rather than its
+        binned version, which loses about ``h^2 / 24`` nats for bins ``h``
+        standard deviations wide.
 
     Attributes
     ----------
@@ -369,20 +405,26 @@ class HistogramDensity(_TailedDensity):
         "tails": [StrOptions({"cauchy", "normal"})],
         "shrinkage": [None, StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "shrinkage_target": [StrOptions({"standard_normal", "fitted_normal"})],
+        "smooth": ["boolean"],
     }
 
-    def __init__(self, bins="auto", alpha=1.0, tails="cauchy", shrinkage=None, shrinkage_target="standard_normal"):
+    def __init__(
+        self, bins="auto", alpha=1.0, tails="cauchy", shrinkage=None, shrinkage_target="standard_normal", smooth=False,
+    ):
         self.bins = bins
         self.alpha = alpha
         self.tails = tails
         self.shrinkage = shrinkage
         self.shrinkage_target = shrinkage_target
+        self.smooth = smooth
 
     def __setstate__(self, state):
         # Histograms pickled before the ``shrinkage`` parameter were not shrunk,
-        # and those pickled before ``shrinkage_target`` shrank towards N(0, 1).
+        # and those pickled before ``shrinkage_target`` shrank towards N(0, 1);
+        # before ``smooth``, bins were straight.
         state.setdefault("shrinkage", None)
         state.setdefault("shrinkage_target", "standard_normal")
+        state.setdefault("smooth", False)
         if "cdf_" in state:
             state.setdefault("shrinkage_", 0.0)
         super().__setstate__(state)
@@ -492,6 +534,7 @@ class HistogramDensity(_TailedDensity):
         bulk = masses / ragged_sums(masses, n_bins)[:, None] * (1.0 - tail.sum())
         tail_masses = np.tile(tail, (n_bins.size, 1))
         shrinkage = [0.0] * n_bins.size
+        knot_densities = _edge_densities(knots, bulk, n_bins, in_bins) if self.smooth else None
         if self.shrinkage is not None:
             # Target normal masses of the bins and of the two tails.
             z = self._target_scores(knots, counts, in_bins)
@@ -503,8 +546,11 @@ class HistogramDensity(_TailedDensity):
             normal_tails = np.column_stack((normal_cdf[:, 0], ndtr(-last)))
             bulk = (1.0 - weight) * bulk + weight * normal_bins
             tail_masses = (1.0 - weight) * tail_masses + weight * normal_tails
+            if self.smooth:
+                knot_densities = (1.0 - weight) * knot_densities + weight * _normal_density_at_knots(knots, z)
         stacked = stacked_histogram_cdfs(
             knots, n_bins, np.where(in_bins, bulk, 0.0), tail_masses, tails=self.tails, locate=locate,
+            knot_densities=knot_densities,
         )
         fitted = [
             {"n_bins_": n, "bin_edges_": cdf.knots, "shrinkage_": weight_j, "cdf_": cdf}

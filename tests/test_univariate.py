@@ -422,6 +422,64 @@ def test_fitted_normal_target_is_the_normal_of_the_binned_values():
     assert fitted().fit(np.concatenate([rng.normal(-2, 0.3, 2500), rng.normal(2, 0.3, 2500)])).shrinkage_ < 0.01
 
 
+def _normal_of_the_bins(x, edges):
+    """The normal with the mean and deviation of ``x`` binned at ``edges`` (the fitted target)."""
+    counts = np.histogram(x, bins=edges)[0]
+    middles = 0.5 * (edges[:-1] + edges[1:])
+    mean = np.sum(counts * middles) / x.size
+    return stats.norm(mean, np.sqrt(np.sum(counts * (middles - mean) ** 2) / x.size))
+
+
+def test_a_fully_shrunk_smooth_histogram_is_the_normal_and_keeps_the_bin_masses():
+    rng = np.random.RandomState(0)
+    x = 3.0 + 0.5 * rng.standard_normal(5000)
+    fitted = partial(HistogramDensity, tails="normal", shrinkage="auto", shrinkage_target="fitted_normal")
+    straight, smooth = fitted().fit(x), fitted(smooth=True).fit(x)
+    assert smooth.shrinkage_ == straight.shrinkage_ > 0.99
+    edges = straight.bin_edges_
+    # Same masses: the CDF at the edges is the same (measured equal).
+    np.testing.assert_allclose(smooth.cdf(edges), straight.cdf(edges), rtol=1e-12, atol=1e-15)
+    # KL divergence from the target normal over the bins, by quadrature: a
+    # binned normal loses h^2 / 24 for bins h deviations wide (measured
+    # within 1%); the smooth bins follow the normal itself (measured 6e-5 of
+    # that).
+    target = _normal_of_the_bins(x, edges)
+    grid = np.linspace(edges[0], edges[-1], 20001)
+
+    def kl(density):
+        return trapezoid(target.pdf(grid) * (target.logpdf(grid) - density.logpdf(grid)), grid)
+
+    binning_loss = ((edges[1] - edges[0]) / target.std()) ** 2 / 24
+    assert kl(straight) == pytest.approx(binning_loss, rel=0.05)
+    assert abs(kl(smooth)) < 1e-3 * binning_loss
+    # The density is the derivative of the CDF (central differences; measured 3e-7).
+    u, step = np.linspace(edges[0] + 1e-3, edges[-1] - 1e-3, 2001), 1e-6
+    slope = (smooth.cdf(u + step) - smooth.cdf(u - step)) / (2 * step)
+    np.testing.assert_allclose(slope, smooth.pdf(u), rtol=1e-5)
+    np.testing.assert_allclose(smooth.ppf(smooth.cdf(u)), u, rtol=0, atol=1e-9)
+
+
+def test_a_smooth_histogram_without_shrinkage_is_continuous_with_the_bin_masses():
+    x = _samples("skewed", n=2000)
+    straight, smooth = HistogramDensity().fit(x), HistogramDensity(smooth=True).fit(x)
+    edges = straight.bin_edges_
+    np.testing.assert_allclose(smooth.cdf(edges), straight.cdf(edges), rtol=1e-12, atol=1e-15)
+    inner = edges[1:-1]
+    gap = 1e-9 * (edges[-1] - edges[0])
+    # Straight bins jump at the edges; smooth ones meet at the geometric mean of the two bins.
+    np.testing.assert_allclose(smooth.pdf(inner - gap), smooth.pdf(inner + gap), rtol=1e-6)
+    np.testing.assert_allclose(smooth.pdf(inner), np.sqrt(straight.pdf(inner - gap) * straight.pdf(inner + gap)), rtol=1e-6)
+
+
+def test_histograms_pickled_before_the_smooth_parameter_have_straight_bins():
+    density = HistogramDensity(shrinkage="auto").fit(_samples("skewed", n=300))
+    state = density.__getstate__()
+    del state["smooth"]
+    old = HistogramDensity.__new__(HistogramDensity)
+    old.__setstate__(state)
+    assert old.smooth is False and old.get_params() == density.get_params()
+
+
 @pytest.mark.parametrize("values", ["constant", "two values"])
 def test_fitted_normal_target_of_a_column_without_spread_is_finite(values):
     x = np.full(50, 7.0) if values == "constant" else np.repeat([1.0, 2.0], 25)
