@@ -18,9 +18,9 @@ Three sections (``--sections``, all by default):
    held out), including an 8-D Student-t with 3 degrees of freedom and a
    10-D mixture of 5 Gaussians, and held-out log-likelihood on digits,
    breast cancer and wine. ``RBIGDestructor()`` with its defaults is
-   compared, in the same run, with the same model whose later histograms
-   shrink towards the standard normal instead of their fitted normal (the
-   default before), with the previous default (PCA rotations, unshrunk histograms,
+   compared, in the same run, with the default before its histograms were
+   smooth, had ``sqrt(n)`` bins and (later layers) shrank towards their
+   fitted normal (commit 6f3159a), with the previous default (PCA rotations, unshrunk histograms,
    total-correlation stopping), with GIS (PyPI
    ``sinflow``, its defaults, optional) and with the marginal-only and
    Gaussian models.
@@ -166,7 +166,7 @@ def _missing_peers_line(missing):
 def _models(random_state=0):
     models = {
         "RBIG (default)": lambda: RBIGDestructor(random_state=random_state),
-        "RBIG (standard-normal target)": lambda: _standard_normal_target(random_state),
+        "RBIG (6f3159a default)": lambda: _straight_histograms(random_state),
         "RBIG (previous default)": lambda: _previous_default(random_state),
         "marginal only": MarginalDestructor,
         "Gaussian": GaussianDestructor,
@@ -188,16 +188,21 @@ def _previous_default(random_state):
     return PreviousDefault(rotation="pca", validation_fraction=None, random_state=random_state)
 
 
-def _standard_normal_target(random_state):
-    """Today's default with the later layers it had before: histograms shrunk towards the standard normal."""
+def _straight_histograms(random_state):
+    """The default of commit 6f3159a: straight histograms, NumPy's bins, later ones shrunk towards N(0, 1)."""
+    from destructors import CompositeDestructor, GaussianDensity, HistogramDensity
     from destructors.marginal import gaussian_view_marginal
 
-    class StandardNormalTarget(RBIGDestructor):
+    class StraightHistograms(RBIGDestructor):
         def _templates(self):
-            first, _, rotation = super()._templates()
+            _, _, rotation = super()._templates()
+            first = CompositeDestructor([
+                ("standardize", MarginalDestructor(GaussianDensity())),
+                ("histogram", MarginalDestructor(HistogramDensity(shrinkage="auto"))),
+            ])
             return first, gaussian_view_marginal(shrinkage="auto"), rotation
 
-    return StandardNormalTarget(random_state=random_state)
+    return StraightHistograms(random_state=random_state)
 
 
 def _datasets(n_train, random_state, real=True):
