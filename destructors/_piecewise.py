@@ -516,11 +516,17 @@ def stacked_histogram_cdfs(knots, n_bins, masses, tail_masses, tails="cauchy", l
         As for :func:`histogram_cdfs`.
     locate : BinLocator or None, default=None
         The locator of ``knots`` and ``n_bins``, when the caller has built it.
+    knot_densities : ndarray of shape (n_columns, n_knots) or None, default=None
+        Positive density at each knot, on the scale of ``masses`` (before
+        they are normalized with the tails): rational-quadratic bins with
+        these slopes at their ends, as ``PiecewiseCDF(..., knot_densities)``
+        gives. ``None``: straight bins.
 
     Returns
     -------
     stacked : StackedPiecewiseCDF
-        Its ``cdfs`` are the CDFs :func:`histogram_cdfs` returns.
+        Its ``cdfs`` are the CDFs :func:`histogram_cdfs` returns (with
+        ``knot_densities``, the smooth ones).
     """
     n_bins = np.asarray(n_bins, dtype=np.intp)
     # The CDFs' knots are views of this copy, never of the caller's table.

@@ -300,7 +300,7 @@ def _normal_density_at_knots(knots, z):
 
 
 class HistogramDensity(_TailedDensity):
-    """Histogram density: piecewise-constant, with an exact piecewise-linear CDF.
+    """Histogram density: piecewise-constant, with an exact piecewise-linear CDF (or smooth bins).
 
     Bins of equal width cover the range of the training data; their counts,
     each increased by the pseudo-count ``alpha``, give the bin masses. Tails
