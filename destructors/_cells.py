@@ -35,6 +35,10 @@ from ._piecewise import PiecewiseCDF, ragged_sums
 # Gaussian view far in a tail is mapped back: every grid value stays an
 # integer exactly representable as a float.
 _MAX_CELL = 2.0**52
+# Cells farther than this beyond the outer knots get their mass from the
+# density at their middle: the difference of tail masses there keeps only
+# about eps * distance of relative precision, the midpoint rule 1 / distance^2.
+_FAR_CELLS = 1e6
 
 
 def james_stein_intensity(counts, target):
@@ -118,6 +122,14 @@ class LatticeCells:
         log_mass = np.where(
             lower_half, log_diff_exp(log_cdf_high, log_below), log_diff_exp(log_sf_low, log_above)
         )
+        # Far out in a tail the two tail masses agree to rounding, so their
+        # difference loses all digits (or is zero): there the density is
+        # constant across the cell to 1 / distance^2, and the cell's mass is
+        # its density at the middle.
+        middle = t + 0.5
+        far = (middle - self.cdf.knots[-1] > _FAR_CELLS) | (self.cdf.knots[0] - middle > _FAR_CELLS)
+        if far.any():
+            log_mass[far] = self.cdf.evaluate(middle[far])[0]
         return log_below, log_above, log_mass
 
     def cell_of(self, z):

@@ -46,6 +46,8 @@ from ._normal import norm_logpdf
 from ._normal import z_from_log_cdf_sf as _z_from_log_cdf_sf
 
 _LOG_2_OVER_PI = np.log(2.0 / np.pi)
+# Logarithm of 1e150: beyond, a half-Cauchy tail's ratio r gives log(1 + r^2) = 2 log r.
+_LOG_HUGE_RATIO = np.log(1e150)
 # Largest tail distance: a quarter of the float range, so knot +- distance stays finite.
 _FAR = np.finfo(np.float64).max / 4
 # Normal tails: Gaussian-view units beyond the edge over which the tail map
@@ -237,10 +239,18 @@ class PiecewiseCDF:
             (left, self.knots[0] - x[left], self.p_left, self.scale_left, log_cdf, log_sf),
             (right, x[right] - self.knots[-1], self.p_right, self.scale_right, log_sf, log_cdf),
         ):
-            ratio = dist / scale
-            log_pdf[mask] = np.log(mass) + _LOG_2_OVER_PI - np.log(scale) - _log1p_square(ratio)
+            # In logs: a far row over a narrow tail (a constant column's)
+            # would overflow dist / scale.
+            log_ratio = np.log(dist) - np.log(scale)
+            huge = log_ratio > _LOG_HUGE_RATIO
+            ratio = np.exp(np.minimum(log_ratio, _LOG_HUGE_RATIO))
+            log_pdf[mask] = np.log(mass) + _LOG_2_OVER_PI - np.log(scale) - np.where(
+                huge, 2.0 * log_ratio, _log1p_square(ratio)
+            )
+            # arctan(1 / r) = 1 / r to rounding beyond r = 1e150.
             with np.errstate(divide="ignore"):
-                near_log = np.log(mass) + _LOG_2_OVER_PI + np.log(np.arctan2(1.0, ratio))
+                log_arctan = np.where(huge, -log_ratio, np.log(np.arctan2(1.0, ratio)))
+            near_log = np.log(mass) + _LOG_2_OVER_PI + log_arctan
             near[mask] = near_log
             far[mask] = np.log1p(-np.exp(near_log))
         return log_pdf, log_cdf, log_sf
@@ -656,7 +666,8 @@ class StackedPiecewiseCDF:
     def to_normal(self, X):
         """Gaussian views ``Z`` of the columns of ``X`` and ``log |det dZ/dX|`` of each row."""
         k = self.locate(X)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # Rows far beyond the knots may overflow xi before the clip; the tails redo them.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             widths, masses = np.take(self.widths, k), np.take(self.masses, k)
             xi = np.clip((X - np.take(self.knot_values, k)) / widths, 0.0, 1.0)
             if self.straight:

@@ -192,6 +192,27 @@ def test_a_marginal_model_gives_the_cell_layer_masses_exactly():
     np.testing.assert_allclose(model.score_samples(rows), log_mass, rtol=1e-12)
 
 
+def test_counts_far_beyond_the_data_get_finite_decreasing_log_probabilities():
+    # Far out a cell's mass is the difference of two tail masses equal to
+    # rounding; the density at the cell's middle takes over beyond 1e6 cells.
+    X = pd.DataFrame({"k": np.random.RandomState(0).poisson(3.0, 500)})
+    model = MarginalDestructor().fit(X)
+    far = 10.0 ** np.arange(3, 16)
+    scores = model.score_samples(pd.DataFrame({"k": np.concatenate([far, -far])}))
+    assert np.isfinite(scores).all()
+    right, left = scores[: far.size], scores[far.size :]
+    assert np.all(np.diff(right) < 0) and np.all(np.diff(left) < 0)
+    # Half-Cauchy tails: log P falls by 2 log 10 per decade (measured within
+    # 2e-4 nats from 1e5 cells on), also across the switch at 1e6.
+    np.testing.assert_allclose(np.diff(right[2:]), -2 * np.log(10), atol=1e-3)
+    np.testing.assert_allclose(np.diff(left[2:]), -2 * np.log(10), atol=1e-3)
+    layer = model.cells_.columns[0]
+    t = layer.cell_values(np.array([1e6 - 10.0, 1e6 + 10.0]) + layer.cells.cdf.knots[-1])
+    lower, upper = layer.cells.log_bounds(t)[2]
+    # Both sides of the switch, 20 cells apart: the density falls by 2 * 20 / 1e6 there.
+    assert lower - upper == pytest.approx(4e-5, rel=0.01)
+
+
 def test_independent_columns_gain_nothing_over_their_marginals():
     """Trees used to put spikes on the integer lattice: 3.6 nats over 40 layers on such data."""
     X = _people(3000).drop(columns=["city", "member"])

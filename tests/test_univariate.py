@@ -471,6 +471,18 @@ def test_a_smooth_histogram_without_shrinkage_is_continuous_with_the_bin_masses(
     np.testing.assert_allclose(smooth.pdf(inner), np.sqrt(straight.pdf(inner - gap) * straight.pdf(inner + gap)), rtol=1e-6)
 
 
+@pytest.mark.parametrize("smooth", [False, True])
+def test_a_constant_column_gives_rows_at_the_ends_of_the_float_range_finite_log_densities(smooth):
+    # Its half-Cauchy tails are 1e-10 wide: the distance over the scale
+    # overflows, so the tails work in logs (-2 log distance, as for any tail).
+    density = HistogramDensity(smooth=smooth).fit(np.full(50, 7.0))
+    far = np.array([-1e300, -1e10, 1e10, 1e300])
+    log_pdf = density.logpdf(far)
+    assert np.isfinite(log_pdf).all() and np.isfinite(density.logcdf(far)).all()
+    assert np.isfinite(density.logsf(far)).all()
+    assert log_pdf[0] - log_pdf[1] == pytest.approx(-2 * np.log(1e290), rel=1e-9)
+
+
 def test_histograms_pickled_before_the_smooth_parameter_have_straight_bins():
     density = HistogramDensity(shrinkage="auto").fit(_samples("skewed", n=300))
     state = density.__getstate__()
