@@ -20,8 +20,8 @@ Three sections (``--sections``, all by default):
    breast cancer and wine. ``RBIGDestructor()`` with its defaults is
    compared, in the same run, with the default before its histograms were
    smooth, had ``sqrt(n)`` bins and (later layers) shrank towards their
-   fitted normal (commit 6f3159a), with the previous default (PCA rotations, unshrunk histograms,
-   total-correlation stopping), with GIS (PyPI
+   fitted normal (commit 6f3159a), with the previous default (PCA
+   rotations, unshrunk histograms, total-correlation stopping), with GIS (PyPI
    ``sinflow``, its defaults, optional) and with the marginal-only and
    Gaussian models.
 3. ``information``. Entropy, total correlation and mutual information of

@@ -46,8 +46,8 @@ from ._normal import norm_logpdf
 from ._normal import z_from_log_cdf_sf as _z_from_log_cdf_sf
 
 _LOG_2_OVER_PI = np.log(2.0 / np.pi)
-# Logarithm of 1e150: beyond, a half-Cauchy tail's ratio r gives log(1 + r^2) = 2 log r.
-_LOG_HUGE_RATIO = np.log(1e150)
+# Beyond this ratio r, log(1 + r^2) = 2 log r and arctan(1 / r) = 1 / r to rounding.
+_HUGE_RATIO = 1e150
 # Largest tail distance: a quarter of the float range, so knot +- distance stays finite.
 _FAR = np.finfo(np.float64).max / 4
 # Normal tails: Gaussian-view units beyond the edge over which the tail map
@@ -115,12 +115,16 @@ def _rq_inverse(y, a, b):
     return np.clip(np.nan_to_num(xi, nan=0.0), 0.0, 1.0)
 
 
-def _log1p_square(r):
-    """``log(1 + r**2)`` without overflow for huge ``r``."""
-    big = r > 1e150
+def _log1p_square(r, log_r):
+    """``log(1 + r**2)`` without overflow for huge ``r``, given ``r`` and ``log r``.
+
+    ``log r`` comes separately so that a ratio that overflowed to ``inf``
+    still gives a finite value.
+    """
+    big = ~(r <= _HUGE_RATIO)
     out = np.empty_like(r)
     out[~big] = np.log1p(r[~big] * r[~big])
-    out[big] = 2.0 * np.log(r[big])
+    out[big] = 2.0 * log_r[big]
     return out
 
 
@@ -239,17 +243,14 @@ class PiecewiseCDF:
             (left, self.knots[0] - x[left], self.p_left, self.scale_left, log_cdf, log_sf),
             (right, x[right] - self.knots[-1], self.p_right, self.scale_right, log_sf, log_cdf),
         ):
-            # In logs: a far row over a narrow tail (a constant column's)
-            # would overflow dist / scale.
+            # A far row over a narrow tail (a constant column's) overflows
+            # the ratio: beyond _HUGE_RATIO both terms come from its log.
+            with np.errstate(over="ignore"):
+                ratio = dist / scale
             log_ratio = np.log(dist) - np.log(scale)
-            huge = log_ratio > _LOG_HUGE_RATIO
-            ratio = np.exp(np.minimum(log_ratio, _LOG_HUGE_RATIO))
-            log_pdf[mask] = np.log(mass) + _LOG_2_OVER_PI - np.log(scale) - np.where(
-                huge, 2.0 * log_ratio, _log1p_square(ratio)
-            )
-            # arctan(1 / r) = 1 / r to rounding beyond r = 1e150.
+            log_pdf[mask] = np.log(mass) + _LOG_2_OVER_PI - np.log(scale) - _log1p_square(ratio, log_ratio)
             with np.errstate(divide="ignore"):
-                log_arctan = np.where(huge, -log_ratio, np.log(np.arctan2(1.0, ratio)))
+                log_arctan = np.where(ratio <= _HUGE_RATIO, np.log(np.arctan2(1.0, ratio)), -log_ratio)
             near_log = np.log(mass) + _LOG_2_OVER_PI + log_arctan
             near[mask] = near_log
             far[mask] = np.log1p(-np.exp(near_log))

@@ -483,15 +483,6 @@ def test_a_constant_column_gives_rows_at_the_ends_of_the_float_range_finite_log_
     assert log_pdf[0] - log_pdf[1] == pytest.approx(-2 * np.log(1e290), rel=1e-9)
 
 
-def test_histograms_pickled_before_the_smooth_parameter_have_straight_bins():
-    density = HistogramDensity(shrinkage="auto").fit(_samples("skewed", n=300))
-    state = density.__getstate__()
-    del state["smooth"]
-    old = HistogramDensity.__new__(HistogramDensity)
-    old.__setstate__(state)
-    assert old.smooth is False and old.get_params() == density.get_params()
-
-
 @pytest.mark.parametrize("values", ["constant", "two values"])
 def test_fitted_normal_target_of_a_column_without_spread_is_finite(values):
     x = np.full(50, 7.0) if values == "constant" else np.repeat([1.0, 2.0], 25)
@@ -500,13 +491,19 @@ def test_fitted_normal_target_of_a_column_without_spread_is_finite(values):
     assert np.isfinite(density.logpdf(np.array([-1e6, 1.0, 7.0, 1e6]))).all()
 
 
-def test_histograms_pickled_before_the_shrinkage_target_shrink_towards_the_standard_normal():
+@pytest.mark.parametrize(
+    "parameter, before",
+    [("shrinkage_target", "standard_normal"), ("smooth", False)],
+    ids=["shrinkage towards N(0, 1)", "straight bins"],
+)
+def test_histograms_pickled_before_a_parameter_get_what_they_did_then(parameter, before):
     density = HistogramDensity(shrinkage="auto").fit(_samples("skewed", n=300))
     state = density.__getstate__()
-    del state["shrinkage_target"]
+    del state[parameter]
     old = HistogramDensity.__new__(HistogramDensity)
     old.__setstate__(state)
-    assert old.shrinkage_target == "standard_normal" and old.get_params() == density.get_params()
+    assert getattr(old, parameter) == before
+    assert old.get_params() == density.get_params()
 
 
 @pytest.mark.parametrize("data", ["normal", "far"])
