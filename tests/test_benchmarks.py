@@ -81,3 +81,29 @@ def test_fast_fits_are_timed_several_times_and_the_fastest_kept(monkeypatch):
     # A fit slower than TIMING_REPEAT_MAX_SECONDS is timed once.
     row = run._measure(lambda: made.append(1), data, repeats=3)
     assert (row["fit_seconds"], row["timed_runs"]) == (30.0, 1)
+
+
+def test_bench_rbig_quality_tables_average_seeds_and_pair_rbig_with_gis():
+    from benchmarks import bench_rbig
+
+    def row(dataset, model, seed, kl_gap=None, log_lik=0.0):
+        return {"dataset": dataset, "model": model, "seed": seed, "n_train": 100, "n_features": 2,
+                "true_log_likelihood": None if kl_gap is None else 0.0, "kl_gap": kl_gap,
+                "test_log_likelihood": log_lik if kl_gap is None else -kl_gap, "fit_seconds": 1.0, "n_layers": 3}
+
+    rows = [row("moons", "RBIG (default)", 0, kl_gap=0.15), row("moons", "RBIG (default)", 1, kl_gap=0.11),
+            row("moons", "GIS (sinflow)", 0, kl_gap=0.13), row("moons", "GIS (sinflow)", 1, kl_gap=0.37),
+            row("wine", "RBIG (default)", 0, log_lik=-14.6), row("wine", "GIS (sinflow)", 0, log_lik=-14.4)]
+    summary = {(e["dataset"], e["model"]): e for e in bench_rbig.quality_summary(rows)}
+    moons = summary["moons", "RBIG (default)"]
+    assert moons["values"] == [0.15, 0.11] and moons["mean"] == pytest.approx(0.13)
+    assert moons["se"] == pytest.approx(0.02)  # sample std 0.0283 over sqrt(2)
+    assert summary["wine", "RBIG (default)"]["se"] is None  # one seed: no spread to report
+    duels = {d["dataset"]: d for d in bench_rbig.head_to_head(rows)}
+    assert duels["moons"]["mean_difference"] == pytest.approx((0.02 - 0.26) / 2)
+    assert duels["moons"]["wins"] == 1
+    # On a real table the comparison is in log-likelihood, sign flipped: GIS's higher score wins.
+    assert duels["wine"]["mean_difference"] == pytest.approx(0.2) and duels["wine"]["wins"] == 0
+    table = bench_rbig.markdown({"quality": rows})
+    assert "| moons | RBIG (default) | 100 | 2 | KL gap 0.1300 (0.0200) | 0.1500, 0.1100 |" in table
+    assert "| moons | -0.1200 (0.1400) | 1 of 2 seeds |" in table
