@@ -132,7 +132,92 @@ def _groups(models, size):
     return [models[k : k + size] for k in range(0, len(models), size)]
 
 
-def total_correlation(X, *, rbig=None, random_state=None, return_std=False, n_repeats=None, **params):
+def _nonnegative(result):
+    """A total correlation or mutual information and its variance, the estimate clipped at 0 as the models' are."""
+    estimate, variance = result
+    return max(estimate, 0.0), variance
+
+
+def _check_cross_fit(cross_fit, n_samples, caller):
+    if cross_fit is None:
+        return None
+    if isinstance(cross_fit, bool) or not isinstance(cross_fit, (int, np.integer)) or cross_fit < 2:
+        raise ValueError(f"{caller}: cross_fit must be None or an integer of at least 2 folds, got {cross_fit!r}.")
+    if n_samples < 2 * cross_fit:
+        raise ValueError(
+            f"{caller}: cross_fit={cross_fit} folds need at least {2 * cross_fit} rows, got {n_samples}."
+        )
+    return int(cross_fit)
+
+
+def _repeats(n_repeats, return_std, cross_fit, caller):
+    """Number of estimates to average: ``n_repeats``, or by default 1 with cross-fitting (its folds spread)."""
+    if n_repeats is None and cross_fit is not None:
+        return 1
+    return _check_n_repeats(n_repeats, return_std, caller)
+
+
+def _fold_seed(random_state):
+    """Seed of the fold split, drawn apart from the models' seeds (None keeps it unseeded)."""
+    if random_state is None:
+        return None
+    return resolve_random_state(random_state).randint(np.iinfo(np.int32).max) ^ 0x5EED
+
+
+def _cross_fitted(models, X, row_terms, fold_seed, offset=None):
+    """Cross-fitted mean of a per-row term and its variance, one model per fold.
+
+    The rows are split into ``len(models)`` folds; each model is fitted on
+    the other folds and gives ``row_terms(model, rows)`` on its training rows
+    (held in, optimistic) and on its fold (held out, pessimistic). Each
+    fold's estimate is the midpoint of the two means: to first order the
+    optimism of a fitted model on its own rows equals its pessimism on new
+    ones, so the midpoint cancels both, whatever the data (the noise floor of
+    :class:`RBIGDestructor` is simulated on Gaussian data, and misses the
+    optimism of steps that keep their histograms). The variance is the
+    sampling variance of the held-out terms over all rows plus the spread of
+    the folds' estimates. ``offset``, if given, is a per-row term added to
+    ``row_terms`` (known exactly, not fitted). ``row_terms`` may also be a
+    tuple of such functions, read off the same fits: then a list of
+    ``(estimate, variance)`` pairs is returned.
+    """
+    several = isinstance(row_terms, tuple)
+    functions = row_terms if several else (row_terms,)
+    folds = np.array_split(np.random.RandomState(fold_seed).permutation(X.shape[0]), len(models))
+    estimates = [[] for _ in functions]
+    held_out = [[] for _ in functions]
+    for model, test in zip(models, folds):
+        train = np.ones(X.shape[0], dtype=bool)
+        train[test] = False
+        model.fit(X[train])
+        for terms, fold_estimates, fold_rows in zip(functions, estimates, held_out):
+            inside, outside = terms(model, X[train]), terms(model, X[test])
+            if offset is not None:
+                inside, outside = inside + offset[train], outside + offset[test]
+            fold_estimates.append(0.5 * (float(np.mean(inside)) + float(np.mean(outside))))
+            fold_rows.append(outside)
+    results = [
+        (float(np.mean(e)), _sampling_variance(np.concatenate(rows)) + float(np.var(e, ddof=1)) / len(e))
+        for e, rows in zip(estimates, held_out)
+    ]
+    return results if several else results[0]
+
+
+def _dependence_terms(model, X):
+    return _row_terms(model, X)[1]
+
+
+def _log_density_terms(model, X):
+    marginal, dependence = _row_terms(model, X)
+    return marginal + dependence
+
+
+def _entropy_terms(model, X):
+    return -_log_density_terms(model, X)
+
+
+def total_correlation(X, *, rbig=None, random_state=None, return_std=False, n_repeats=None, cross_fit=None,
+                      **params):
     """Total correlation (multi-information) of a sample, in nats.
 
     ``TC(X) = sum_j H(X_j) - H(X)``, the Kullback-Leibler divergence between
@@ -196,13 +281,23 @@ def total_correlation(X, *, rbig=None, random_state=None, return_std=False, n_re
     (True, True)
     """
     X = _check_sample(X, "X")
-    n_repeats = _check_n_repeats(n_repeats, return_std, "total_correlation")
-    models = _estimators(rbig, random_state, params, n_repeats, "total_correlation")
-    results = [_tc_estimate(model.fit(X), X) for model in models]
+    folds = _check_cross_fit(cross_fit, X.shape[0], "total_correlation")
+    n_repeats = _repeats(n_repeats, return_std, folds, "total_correlation")
+    if folds is None:
+        models = _estimators(rbig, random_state, params, n_repeats, "total_correlation")
+        results = [_tc_estimate(model.fit(X), X) for model in models]
+    elif X.shape[1] < 2:
+        results = [(0.0, 0.0)] * n_repeats
+    else:
+        models = _estimators(rbig, random_state, params, folds * n_repeats, "total_correlation")
+        seed = _fold_seed(random_state)
+        results = [_nonnegative(_cross_fitted(group, X, _dependence_terms, None if seed is None else seed + r))
+                   for r, group in enumerate(_groups(models, folds))]
     return _combine(*zip(*results), return_std)
 
 
-def entropy(X, *, rbig=None, random_state=None, return_std=False, n_repeats=None, **params):
+def entropy(X, *, rbig=None, random_state=None, return_std=False, n_repeats=None, cross_fit=None,
+            **params):
     """Differential entropy of a sample, in nats.
 
     ``H(X) = sum_j H(X_j) - TC(X)``: the marginal entropies, estimated from
@@ -254,9 +349,16 @@ def entropy(X, *, rbig=None, random_state=None, return_std=False, n_repeats=None
     True
     """
     X = _check_sample(X, "X")
-    n_repeats = _check_n_repeats(n_repeats, return_std, "entropy")
-    models = _estimators(rbig, random_state, params, n_repeats, "entropy")
-    results = [_entropy_estimate(model.fit(X), X) for model in models]
+    folds = _check_cross_fit(cross_fit, X.shape[0], "entropy")
+    n_repeats = _repeats(n_repeats, return_std, folds, "entropy")
+    if folds is None:
+        models = _estimators(rbig, random_state, params, n_repeats, "entropy")
+        results = [_entropy_estimate(model.fit(X), X) for model in models]
+    else:
+        models = _estimators(rbig, random_state, params, folds * n_repeats, "entropy")
+        seed = _fold_seed(random_state)
+        results = [_cross_fitted(group, X, _entropy_terms, None if seed is None else seed + r)
+                   for r, group in enumerate(_groups(models, folds))]
     return _combine(*zip(*results), return_std)
 
 
@@ -266,7 +368,8 @@ def _entropy_estimate(model, X):
     return model.entropy_, _sampling_variance(marginal + dependence) + _floor_variance(model)
 
 
-def mutual_information(X, Y, *, rbig=None, random_state=None, return_std=False, n_repeats=None, **params):
+def mutual_information(X, Y, *, rbig=None, random_state=None, return_std=False, n_repeats=None, cross_fit=None,
+                       **params):
     """Mutual information between two sets of variables, in nats.
 
     ``I(X; Y) = TC([G_X(X), G_Y(Y)])``: each block is Gaussianized by its own
@@ -326,16 +429,24 @@ def mutual_information(X, Y, *, rbig=None, random_state=None, return_std=False, 
             "mutual_information: X and Y must have the same number of rows "
             f"(paired observations), got {X.shape[0]} and {Y.shape[0]}."
         )
-    n_repeats = _check_n_repeats(n_repeats, return_std, "mutual_information")
-    models = _estimators(rbig, random_state, params, 3 * n_repeats, "mutual_information")
+    folds = _check_cross_fit(cross_fit, X.shape[0], "mutual_information")
+    n_repeats = _repeats(n_repeats, return_std, folds, "mutual_information")
+    per_repeat = 3 if folds is None else 2 + folds
+    models = _estimators(rbig, random_state, params, per_repeat * n_repeats, "mutual_information")
+    seed = _fold_seed(random_state)
     results = []
-    for model_x, model_y, model_xy in _groups(models, 3):
+    for r, (model_x, model_y, *joint_models) in enumerate(_groups(models, per_repeat)):
         joint = np.hstack([_gaussianize(model_x, X), _gaussianize(model_y, Y)])
-        results.append(_tc_estimate(model_xy.fit(joint), joint))
+        if folds is None:
+            results.append(_tc_estimate(joint_models[0].fit(joint), joint))
+        else:
+            fold_seed = None if seed is None else seed + r
+            results.append(_nonnegative(_cross_fitted(joint_models, joint, _dependence_terms, fold_seed)))
     return _combine(*zip(*results), return_std)
 
 
-def kl_divergence(X, Y, *, rbig=None, random_state=None, return_std=False, n_repeats=None, **params):
+def kl_divergence(X, Y, *, rbig=None, random_state=None, return_std=False, n_repeats=None, cross_fit=None,
+                  **params):
     """Kullback-Leibler divergence ``KL(P || Q)`` from samples of P and Q, in nats.
 
     RBIG fitted on the sample ``Y`` of Q gives a map ``G_Q`` sending Q to the
@@ -397,15 +508,25 @@ def kl_divergence(X, Y, *, rbig=None, random_state=None, return_std=False, n_rep
             "kl_divergence: X and Y must have the same number of features, "
             f"got {X.shape[1]} and {Y.shape[1]}."
         )
-    n_repeats = _check_n_repeats(n_repeats, return_std, "kl_divergence")
-    models = _estimators(rbig, random_state, params, 2 * n_repeats, "kl_divergence")
+    folds = _check_cross_fit(cross_fit, X.shape[0], "kl_divergence")
+    n_repeats = _repeats(n_repeats, return_std, folds, "kl_divergence")
+    per_repeat = 2 if folds is None else 1 + folds
+    models = _estimators(rbig, random_state, params, per_repeat * n_repeats, "kl_divergence")
+    seed = _fold_seed(random_state)
     results = []
-    for model_q, model_w in _groups(models, 2):
+    for r, (model_q, *w_models) in enumerate(_groups(models, per_repeat)):
         model_q.set_params(output_distribution="normal").fit(Y)
         W = model_q.transform(X)
         # Per row: log q_W(w) - log N(w), whose mean is the divergence.
         cross_entropy = 0.5 * np.sum(np.square(W), axis=1) + 0.5 * W.shape[1] * _LOG_2PI
-        marginal, dependence = _row_terms(model_w.fit(W), W)
-        variance = _sampling_variance(cross_entropy + marginal + dependence) + _floor_variance(model_w)
-        results.append((max(float(np.mean(cross_entropy) - model_w.entropy_), 0.0), variance))
+        if folds is None:
+            marginal, dependence = _row_terms(w_models[0].fit(W), W)
+            variance = _sampling_variance(cross_entropy + marginal + dependence) + _floor_variance(w_models[0])
+            results.append((max(float(np.mean(cross_entropy) - w_models[0].entropy_), 0.0), variance))
+            continue
+
+        # Per row, cross-entropy term plus log q_W(w): its mean is the divergence.
+        fold_seed = None if seed is None else seed + r
+        divergence, variance = _cross_fitted(w_models, W, _log_density_terms, fold_seed, offset=cross_entropy)
+        results.append(_nonnegative((divergence, variance)))
     return _combine(*zip(*results), return_std)
