@@ -31,7 +31,8 @@ Three sections (``--sections``, all by default):
    samples of ``--info-rows`` rows (10,000) from distributions with closed
    forms, ``--reps`` independent samples each: RBIG with ``return_std=True``
    (error, mean reported standard error, coverage of the interval
-   ``estimate +- 1.96 std``), Kozachenko-Leonenko entropy and KSG mutual
+   ``estimate +- 1.96 std``), the same cross-fitted on three folds
+   (``cross_fit=3``), Kozachenko-Leonenko entropy and KSG mutual
    information (PyPI ``infomeasure``, optional; ``k = 4``) and
    scikit-learn's ``mutual_info_regression`` for one-dimensional pairs, on
    the same samples, with their times.
@@ -621,7 +622,8 @@ def _quality_markdown(quality_rows, commits, missing):
 def _information_markdown(summary, commits, n_rows, missing):
     lines = ["", "### Information measures against closed forms", "",
              (f"Measured at commit {commits.get('information', '?')}: {n_rows:,} rows per sample, the same "
-              "samples for every estimator. RBIG: `return_std=True` (3 seeds); coverage is the share of "
+              "samples for every estimator. RBIG: `return_std=True` (3 seeds); RBIG cross-fitted: "
+              f"`cross_fit={CROSS_FIT_FOLDS}`, `return_std=True` (one fit per fold); coverage is the share of "
               "samples whose interval estimate +- 1.96 std holds the truth. Error: estimate - truth "
               "(mean over samples; mean of absolute values). 'Within' counts samples within 5% or 0.02 nats."), "",
              *_missing_peers_line(missing),
