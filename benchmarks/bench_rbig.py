@@ -75,7 +75,7 @@ from destructors.information import (
     _entropy_estimate,
     _entropy_terms,
     _estimators,
-    _fold_seed,
+    _fold_seeds,
     _gaussianize,
     _groups,
     _tc_estimate,
@@ -406,7 +406,7 @@ def _rbig_cross_fitted(X, random_state, folds=CROSS_FIT_FOLDS):
     """Entropy and total correlation cross-fitted on ``folds`` folds (``cross_fit=folds``), from the same fits."""
     X = _check_sample(X, "X")
     models = _estimators(None, random_state, {}, folds, "benchmark")
-    h, tc = _cross_fitted(models, X, (_entropy_terms, _dependence_terms), _fold_seed(random_state))
+    h, tc = _cross_fitted(models, X, (_entropy_terms, _dependence_terms), _fold_seeds(random_state, 1)[0])
     out = {"entropy": (h[0], float(np.sqrt(h[1])))}
     if X.shape[1] > 1:
         out["total_correlation"] = (max(tc[0], 0.0), float(np.sqrt(tc[1])))

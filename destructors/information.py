@@ -164,11 +164,16 @@ def _repeats(n_repeats, return_std, cross_fit, caller):
     return _check_n_repeats(n_repeats, return_std, caller)
 
 
-def _fold_seed(random_state):
-    """Seed of the fold split, drawn apart from the models' seeds (None keeps it unseeded)."""
+def _fold_seeds(random_state, n_repeats):
+    """Seeds of the fold splits of ``n_repeats`` cross-fits (all None, unseeded, without ``random_state``).
+
+    The first is the first draw from ``random_state`` changed by a constant,
+    so that it differs from the first model's seed drawn from the same state.
+    """
     if random_state is None:
-        return None
-    return resolve_random_state(random_state).randint(np.iinfo(np.int32).max) ^ 0x5EED
+        return [None] * n_repeats
+    first = resolve_random_state(random_state).randint(np.iinfo(np.int32).max) ^ 0x5EED
+    return [first + r for r in range(n_repeats)]
 
 
 def _cross_fitted(models, X, row_terms, fold_seed, offset=None):
@@ -312,9 +317,8 @@ def total_correlation(X, *, rbig=None, random_state=None, return_std=False, n_re
         results = [(0.0, 0.0)] * n_repeats
     else:
         models = _estimators(rbig, random_state, params, folds * n_repeats, "total_correlation")
-        seed = _fold_seed(random_state)
-        results = [_nonnegative(_cross_fitted(group, X, _dependence_terms, None if seed is None else seed + r))
-                   for r, group in enumerate(_groups(models, folds))]
+        results = [_nonnegative(_cross_fitted(group, X, _dependence_terms, seed))
+                   for group, seed in zip(_groups(models, folds), _fold_seeds(random_state, n_repeats))]
     return _combine(*zip(*results), return_std)
 
 
@@ -389,9 +393,8 @@ def entropy(X, *, rbig=None, random_state=None, return_std=False, n_repeats=None
         results = [_entropy_estimate(model.fit(X), X) for model in models]
     else:
         models = _estimators(rbig, random_state, params, folds * n_repeats, "entropy")
-        seed = _fold_seed(random_state)
-        results = [_cross_fitted(group, X, _entropy_terms, None if seed is None else seed + r)
-                   for r, group in enumerate(_groups(models, folds))]
+        results = [_cross_fitted(group, X, _entropy_terms, seed)
+                   for group, seed in zip(_groups(models, folds), _fold_seeds(random_state, n_repeats))]
     return _combine(*zip(*results), return_std)
 
 
@@ -477,15 +480,14 @@ def mutual_information(X, Y, *, rbig=None, random_state=None, return_std=False, 
     n_repeats = _repeats(n_repeats, return_std, folds, "mutual_information")
     per_repeat = 3 if folds is None else 2 + folds
     models = _estimators(rbig, random_state, params, per_repeat * n_repeats, "mutual_information")
-    seed = _fold_seed(random_state)
     results = []
-    for r, (model_x, model_y, *joint_models) in enumerate(_groups(models, per_repeat)):
+    seeds = _fold_seeds(random_state, n_repeats)
+    for (model_x, model_y, *joint_models), seed in zip(_groups(models, per_repeat), seeds):
         joint = np.hstack([_gaussianize(model_x, X), _gaussianize(model_y, Y)])
         if folds is None:
             results.append(_tc_estimate(joint_models[0].fit(joint), joint))
         else:
-            fold_seed = None if seed is None else seed + r
-            results.append(_nonnegative(_cross_fitted(joint_models, joint, _dependence_terms, fold_seed)))
+            results.append(_nonnegative(_cross_fitted(joint_models, joint, _dependence_terms, seed)))
     return _combine(*zip(*results), return_std)
 
 
@@ -567,9 +569,9 @@ def kl_divergence(X, Y, *, rbig=None, random_state=None, return_std=False, n_rep
     n_repeats = _repeats(n_repeats, return_std, folds, "kl_divergence")
     per_repeat = 2 if folds is None else 1 + folds
     models = _estimators(rbig, random_state, params, per_repeat * n_repeats, "kl_divergence")
-    seed = _fold_seed(random_state)
     results = []
-    for r, (model_q, *w_models) in enumerate(_groups(models, per_repeat)):
+    seeds = _fold_seeds(random_state, n_repeats)
+    for (model_q, *w_models), seed in zip(_groups(models, per_repeat), seeds):
         model_q.set_params(output_distribution="normal").fit(Y)
         W = model_q.transform(X)
         # Per row: log q_W(w) - log N(w), whose mean is the divergence.
@@ -581,7 +583,6 @@ def kl_divergence(X, Y, *, rbig=None, random_state=None, return_std=False, n_rep
             continue
 
         # Per row, cross-entropy term plus log q_W(w): its mean is the divergence.
-        fold_seed = None if seed is None else seed + r
-        divergence, variance = _cross_fitted(w_models, W, _log_density_terms, fold_seed, offset=cross_entropy)
+        divergence, variance = _cross_fitted(w_models, W, _log_density_terms, seed, offset=cross_entropy)
         results.append(_nonnegative((divergence, variance)))
     return _combine(*zip(*results), return_std)
