@@ -18,7 +18,7 @@ from .information import entropy, kl_divergence, mutual_information, total_corre
 from .marginal import MarginalDestructor
 from .mixture import GaussianMixtureDensity, GaussianMixtureDestructor
 from .rbig import RBIGDestructor
-from .rotation import RotationDestructor
+from .rotation import RotationDestructor, UnmixingDestructor
 from .tree import TreeDensity, TreeDestructor
 from .univariate import (
     BaseUnivariateDensity,
@@ -54,6 +54,7 @@ __all__ = [
     "SplineDensity",
     "TreeDensity",
     "TreeDestructor",
+    "UnmixingDestructor",
     "conditional_sample",
     "conditional_score_samples",
     "entropy",

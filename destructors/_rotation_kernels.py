@@ -1,8 +1,9 @@
-"""Orthogonal matrices for rotations in the Gaussian view.
+"""Orthogonal matrices for rotations in the Gaussian view, and linear ICA unmixings.
 
-Every function returns an orthogonal matrix ``R`` of shape ``(d, d)`` whose
-rows are the new axes, so that a rotation is the single product
-``Z = X @ R.T``; the iterative searches also return their iteration count.
+Every rotation function returns an orthogonal matrix ``R`` of shape
+``(d, d)`` whose rows are the new axes, so that a rotation is the single
+product ``Z = X @ R.T``; the iterative searches also return their iteration
+count. :func:`ica_unmixing` returns a general invertible matrix instead.
 The kernels know nothing about estimators; they work on a float64 array
 ``X`` of shape ``(n_samples, n_features)``.
 """
@@ -15,7 +16,9 @@ from scipy.special import ndtri
 
 __all__ = [
     "haar_rotation",
+    "histogram_entropies",
     "ica_rotation",
+    "ica_unmixing",
     "nearest_orthogonal",
     "pca_rotation",
     "rotate",
@@ -212,3 +215,98 @@ def sliced_rotation(X, n_directions, max_iter, rng):
         filler -= W @ (W.T @ filler)
         W = np.hstack([W, _orthonormal_columns(filler)])
     return nearest_orthogonal(_fix_row_signs(W.T)), n_iter
+
+
+# Shear refinement of :func:`ica_unmixing`: sweeps over the features; the
+# first sweep tries _SHEAR_STEPS shears up to _SHEAR_WIDTH per pair of
+# features, each later one _FINE_STEPS shears within two of the previous
+# sweep's grid steps (a grid four times finer).
+_SHEAR_SWEEPS = 4
+_SHEAR_STEPS = 41
+_SHEAR_WIDTH = 0.1
+_FINE_STEPS = 9
+
+
+def histogram_entropies(P, n_bins):
+    """Plug-in entropy of each column of ``P`` from ``n_bins`` equal bins over its range.
+
+    One ``bincount`` for all columns. The range, hence the entropy, moves to
+    first order with the spread of a hard edge, which is what makes it a
+    sharp criterion for unmixing sources with bounded support.
+    """
+    n_samples, n_columns = P.shape
+    low = P.min(axis=0)
+    width = (P.max(axis=0) - low) / n_bins
+    width = np.where(width > 0, width, 1.0)
+    index = np.minimum(((P - low) / width).astype(np.intp), n_bins - 1)
+    index += n_bins * np.arange(n_columns)
+    counts = np.bincount(index.ravel(), minlength=n_bins * n_columns).reshape(n_columns, n_bins)
+    p = counts / n_samples
+    plogp = p * np.log(np.where(counts > 0, p, 1.0))
+    return np.log(width) - plogp.sum(axis=1)
+
+
+def _refine_by_shears(Y, W):
+    """Lower the sum of the columns' histogram entropies of ``Y = X W^T`` by shears; update both in place.
+
+    A shear ``y_i += t y_j`` has determinant 1, so it changes the joint
+    entropy not at all and the sum of marginal entropies by the change of
+    column ``i`` alone: minimizing that sum is maximum-likelihood ICA.
+    Sweeps try a grid of ``t`` for every pair and apply, for each ``i``, the
+    best ``t`` of every ``j`` at once.
+    """
+    n_samples, n_features = Y.shape
+    n_bins = max(10, int(np.sqrt(n_samples)))
+    grid = np.linspace(-_SHEAR_WIDTH, _SHEAR_WIDTH, _SHEAR_STEPS)
+    for _ in range(_SHEAR_SWEEPS):
+        for i in range(n_features):
+            others = np.delete(np.arange(n_features), i)
+            best = np.empty(others.size)
+            for k, j in enumerate(others):
+                candidates = Y[:, i, None] + Y[:, j, None] * grid
+                best[k] = grid[np.argmin(histogram_entropies(candidates, n_bins))]
+            Y[:, i] += Y[:, others] @ best
+            W[i] += best @ W[others]
+        step = grid[1] - grid[0]
+        grid = np.linspace(-2.0 * step, 2.0 * step, _FINE_STEPS)
+
+
+def ica_unmixing(X, max_iter, rng):
+    """Invertible ``W`` and mean ``m`` such that the columns of ``(X - m) W^T`` are as independent as found.
+
+    FastICA (logcosh contrast) on the PCA-whitened data gives a first
+    unmixing; shears then refine it by minimizing the sum of the columns'
+    histogram entropies (:func:`_refine_by_shears`). FastICA's contrast is
+    smooth, so it leaves hard-edged (bounded) sources mixed by about the
+    sampling error of the whitening, one or two percent at 10,000 rows,
+    which costs a few hundredths of a nat per feature of marginal entropy;
+    the histogram entropy's range term removes most of it. Directions
+    without spread are kept as they are. Returns ``(W, m, n_iter)``, the
+    iterations of FastICA.
+    """
+    from sklearn.decomposition import FastICA
+    from sklearn.exceptions import ConvergenceWarning
+
+    n_samples, n_features = X.shape
+    mean = X.mean(axis=0)
+    pca = pca_rotation(X)
+    scores = (X - mean) @ pca.T
+    scale = scores.std(axis=0)
+    keep = scale > 1e-12 * max(1.0, scale.max())
+    unmixing = np.eye(n_features)
+    unmixing[keep, keep] = 1.0 / scale[keep]
+    n_iter = 1
+    if keep.sum() >= 2:
+        whitened = scores[:, keep] / scale[keep]
+        ica = FastICA(whiten=False, max_iter=max_iter, tol=1e-4, random_state=rng.randint(np.iinfo(np.int32).max))
+        with warnings.catch_warnings():
+            # An unconverged orthogonal start is refined by the shears below.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ica.fit(whitened)
+        n_iter = max(1, int(ica.n_iter_))
+        start = nearest_orthogonal(ica.components_)
+        sources = whitened @ start.T
+        shear = np.eye(start.shape[0])
+        _refine_by_shears(sources, shear)
+        unmixing[np.ix_(keep, keep)] = shear @ start @ np.diag(1.0 / scale[keep])
+    return unmixing @ pca, mean, n_iter

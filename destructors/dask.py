@@ -762,6 +762,8 @@ def _fit_rbig(layer, rows):
         rotation_layer, marginal_layer, current["Z"], gain = _rbig_iteration(current["Z"], rotation, marginal, rng)
         return rotation_layer, marginal_layer, gain / n
 
+    layer.unmixing_ = None
+    layer.marginal_layer_ = first
     layer._iterate(first, d, iterate)
     current["Z"].release()
 
@@ -800,6 +802,11 @@ def _check_supported(layer):
                 "destructors.dask.fit chooses the depth of an RBIGDestructor by its "
                 "total-correlation rule only: pass validation_fraction=None (or a fixed "
                 f"n_layers), and rotation='pca' or 'random'. {_FIT_IN_MEMORY}"
+            )
+        if layer.unmixing is not None:
+            raise ValueError(
+                "destructors.dask.fit fits an RBIGDestructor without an unmixing only: pass "
+                f"unmixing=None. {_FIT_IN_MEMORY}"
             )
         for template in layer._templates():
             _check_supported(template)

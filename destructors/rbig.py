@@ -9,7 +9,7 @@ from ._normal import norm_logpdf
 from .base import BaseDestructor, make_layer, resolve_random_state
 from .composite import CompositeDestructor, LayerStack
 from .marginal import MarginalDestructor
-from .rotation import RotationDestructor
+from .rotation import RotationDestructor, UnmixingDestructor
 from .univariate import GaussianDensity, HistogramDensity
 
 __all__ = ["RBIGDestructor", "default_first_layer"]
@@ -61,6 +61,11 @@ def default_first_layer():
             ("histogram", MarginalDestructor(HistogramDensity(shrinkage="auto", smooth=True))),
         ]
     )
+
+
+def _unmixed_first_layer(first):
+    """``first`` preceded by a linear ICA unmixing of the raw features (``unmixing="ica"``)."""
+    return CompositeDestructor([("unmixing", UnmixingDestructor()), ("marginal", first)])
 
 
 def _mean_gain(Z_in, Z_out, log_det):
@@ -148,6 +153,21 @@ class RBIGDestructor(LayerStack):
         also as templates) look for their directions: a random subsample
         when there are more rows. The rotation is then applied to all rows.
         ``None`` searches on all rows.
+    unmixing : {None, "ica", "auto"}, default=None
+        A linear map of the raw features before the first marginal layer.
+        ``"ica"`` puts a maximum-likelihood linear ICA unmixing there
+        (:class:`UnmixingDestructor`), so that the marginal layers start
+        from the most independent linear combinations of the features;
+        ``"auto"`` fits the depth search both without and with it and keeps
+        the one with the higher validation log-likelihood (without a depth
+        search, as with a fixed ``n_layers`` or ``validation_fraction=None``,
+        it is ``None``). Linearly mixed sources with hard edges (bounded
+        support) need it: rotations of the Gaussian view remove their
+        dependence only slowly, and on 10,000 rows of five mixed uniform
+        sources RBIG without it overestimated the entropy by about 0.1
+        nats, with it by less than 0.01 (see the user guide). The
+        information functions (:func:`entropy` and the others) use
+        ``"auto"``.
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, the layers (random rotations, ICA and
         sliced searches, subsamples) and the noise-floor simulation of
@@ -167,6 +187,12 @@ class RBIGDestructor(LayerStack):
         (``1 + 2 * n_layers_`` in all).
     n_layers_ : int
         Number of (rotation, marginal) iterations kept.
+    unmixing_ : {None, "ica"}
+        The unmixing used: ``unmixing``, or the choice of ``"auto"``.
+    marginal_layer_ : destructor
+        The marginal layer fitted to the raw features: ``layers_[0]``
+        without an unmixing; with one, a separate fit of the first marginal
+        layer's template, which gives ``marginal_entropy_``.
     validation_scores_ : ndarray of shape (n_searched + 1,) or None
         Validation mean log-likelihood after 0, 1, ... iterations of the
         depth search; ``None`` when the depth was not chosen on held-out
@@ -185,7 +211,8 @@ class RBIGDestructor(LayerStack):
     total_correlation_ : float
         Total correlation of the training data, in nats: the sum of the
         reductions of the kept iterations, each less ``noise_floor_`` (0 for
-        a single feature). :func:`total_correlation` gives it with a
+        a single feature); with an unmixing, ``marginal_entropy_ -
+        entropy_`` (at least 0). :func:`total_correlation` gives it with a
         standard error.
     marginal_entropy_ : float
         Sum of the differential entropies of the features, in nats, from the
@@ -195,9 +222,17 @@ class RBIGDestructor(LayerStack):
         With ``tol="auto"``, how much the first layer's held-in mean
         log-likelihood exceeds the true one on the standard normal data of
         the noise-floor simulation (see Notes); 0 with a numeric ``tol``.
+    first_entropy_ : float
+        Entropy of the model of the first layer alone, in nats: its held-in
+        negative mean log-likelihood plus its optimism measured as
+        ``marginal_optimism_`` is. Without an unmixing it is
+        ``marginal_entropy_``; with one, the entropy of the unmixed
+        coordinates taken as independent.
     entropy_ : float
-        Differential entropy of the training data,
-        ``marginal_entropy_ - total_correlation_``, in nats.
+        Differential entropy of the training data, in nats:
+        ``first_entropy_`` less the total correlation removed by the
+        iterations (without an unmixing, ``marginal_entropy_ -
+        total_correlation_``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -295,6 +330,7 @@ class RBIGDestructor(LayerStack):
         "patience": [Interval(Integral, 1, None, closed="left")],
         "max_layers": [Interval(Integral, 1, None, closed="left")],
         "max_samples": [Interval(Integral, 2, None, closed="left"), None],
+        "unmixing": [StrOptions({"ica", "auto"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -310,6 +346,7 @@ class RBIGDestructor(LayerStack):
         patience=10,
         max_layers=100,
         max_samples=4096,
+        unmixing=None,
         random_state=None,
         verbose=0,
         output_distribution="uniform",
@@ -322,6 +359,7 @@ class RBIGDestructor(LayerStack):
         self.patience = patience
         self.max_layers = max_layers
         self.max_samples = max_samples
+        self.unmixing = unmixing
         self.random_state = random_state
         self.verbose = verbose
         self.output_distribution = output_distribution
@@ -375,22 +413,26 @@ class RBIGDestructor(LayerStack):
         W, marginal_log_det = marginal_layer._fit_layer(Y)
         return rotation_layer, marginal_layer, W, log_det + marginal_log_det
 
-    def _noise_floor(self, shape, first, rotation, marginal, rng):
+    def _noise_floor(self, shape, first, rotation, marginal, rng, marginal_first=None):
         """Simulation of ``tol="auto"`` on standard normal data of ``shape``.
 
-        Returns the reductions found there by RBIG iterations, and the
-        optimism of the first layer: its held-in mean log-likelihood less the
-        true one, the mean of the first layer's gain over the normal density.
+        Returns the reductions found there by RBIG iterations, the optimism
+        of the first layer (its held-in mean log-likelihood less the true
+        one, the mean of its gain over the normal density) and that of the
+        marginal layer ``marginal_first`` fitted to the raw features, if it
+        is not the first layer itself (with an unmixing).
         """
         X = rng.standard_normal(shape)
         Z, log_det = make_layer(first, rng)._fit_layer(X)
-        optimism = _mean_gain(X, Z, log_det)
+        optimism = marginal_optimism = _mean_gain(X, Z, log_det)
+        if marginal_first is not None:
+            marginal_optimism = _mean_gain(X, *make_layer(marginal_first, rng)._fit_layer(X))
         reductions = []
         for _ in range(_N_NOISE_LAYERS):
             *_, W, log_det = self._iteration(Z, rotation, marginal, rng)
             reductions.append(_mean_gain(Z, W, log_det))
             Z = W
-        return np.array(reductions), optimism
+        return np.array(reductions), optimism, marginal_optimism
 
     def _total_correlation(self, reductions):
         """Sum of the reductions, each less the noise floor, and at least 0."""
@@ -400,26 +442,33 @@ class RBIGDestructor(LayerStack):
     def _fit(self, X):
         self._fit_forward(X)
 
-    def _set_tolerance(self, noise_floor, held_in_entropy):
-        """Set ``noise_floor_``, ``noise_floor_std_``, ``tol_``, ``marginal_optimism_`` and ``marginal_entropy_``.
+    def _set_tolerance(self, noise_floor, held_in_entropy, marginal_held_in_entropy=None):
+        """Set ``noise_floor_``, ``noise_floor_std_``, ``tol_``, the optimisms and the first entropies.
 
         ``noise_floor()`` runs the simulation of ``tol="auto"`` and returns
-        the reductions found there and the first layer's optimism;
+        the reductions found there, the first layer's optimism and,
+        optionally, that of the separate marginal layer;
         ``held_in_entropy`` is the first layer's negative mean
-        log-likelihood on the training rows, which the optimism corrects.
+        log-likelihood on the training rows, which the optimism corrects,
+        and ``marginal_held_in_entropy`` that of the separate marginal layer
+        (``None``: the first layer is the marginal layer).
         """
+        optimism = marginal_optimism = 0.0
         if self.tol == "auto":
-            floor, optimism = noise_floor()
+            floor, optimism, *marginal = noise_floor()
+            marginal_optimism = marginal[0] if marginal else optimism
             self.noise_floor_ = float(floor.mean())
             self.noise_floor_std_ = float(floor.std(ddof=1))
             self.tol_ = float(floor.mean() + 3.0 * floor.std(ddof=1))
-            self.marginal_optimism_ = float(optimism)
         else:
             self.noise_floor_ = 0.0
             self.noise_floor_std_ = 0.0
             self.tol_ = float(self.tol)
-            self.marginal_optimism_ = 0.0
-        self.marginal_entropy_ = float(held_in_entropy) + self.marginal_optimism_
+        if marginal_held_in_entropy is None:
+            marginal_held_in_entropy, marginal_optimism = held_in_entropy, optimism
+        self.marginal_optimism_ = float(marginal_optimism)
+        self.marginal_entropy_ = float(marginal_held_in_entropy) + self.marginal_optimism_
+        self.first_entropy_ = float(held_in_entropy) + float(optimism)
 
     def _iterate(self, first, n_features, iterate, keep=None, n_iterations=None):
         """Add iterations after the ``first`` layer until the stopping rule holds; store the stack.
@@ -463,8 +512,12 @@ class RBIGDestructor(LayerStack):
         self.layers_ = layers[:n_layers]
         self.tc_reductions_ = np.array(reductions[:n_reductions])
         self.n_layers_ = n_reductions
-        self.total_correlation_ = self._total_correlation(self.tc_reductions_) if n_features > 1 else 0.0
-        self.entropy_ = self.marginal_entropy_ - self.total_correlation_
+        removed = self._total_correlation(self.tc_reductions_) if n_features > 1 else 0.0
+        self.entropy_ = self.first_entropy_ - removed
+        if getattr(self, "unmixing_", None) is None:
+            self.total_correlation_ = removed
+        else:
+            self.total_correlation_ = max(self.marginal_entropy_ - self.entropy_, 0.0)
 
     def _searches_depth(self, n_samples, n_features):
         """Whether the depth is chosen on held-out rows (``n_layers="auto"`` with a validation fraction)."""
@@ -480,7 +533,7 @@ class RBIGDestructor(LayerStack):
         return np.sort(order[n_validation:]), np.sort(order[:n_validation])
 
     def _validated_depth(self, X_train, X_val, first_template, rotation, marginal, rng):
-        """Number of iterations whose model, fitted on ``X_train``, scores ``X_val`` best.
+        """Number of iterations whose model, fitted on ``X_train``, scores ``X_val`` best, and the scores.
 
         Iterations are added until ``patience`` of them in a row fail to
         raise the best validation log-likelihood, or until ``max_layers``.
@@ -505,27 +558,48 @@ class RBIGDestructor(LayerStack):
                 )
             if iteration - best >= self.patience:
                 break
-        self.validation_scores_ = np.array(scores)
-        return best
+        return best, np.array(scores)
 
     def _fit_forward(self, X):
-        first_template, marginal, rotation = self._templates()
+        marginal_template, marginal, rotation = self._templates()
         rng = resolve_random_state(self.random_state)
         n_iterations = None
+        unmixing = None if self.unmixing == "auto" else self.unmixing
         self.validation_scores_ = None
         if self._searches_depth(*X.shape):
             # The search draws from its own stream, so that the final fit
             # consumes the seeds as a fit of a fixed depth does.
             search_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
             train, validation = self._validation_split(X.shape[0], search_rng)
-            n_iterations = self._validated_depth(X[train], X[validation], first_template, rotation, marginal, search_rng)
+            choices = (None, "ica") if self.unmixing == "auto" else (unmixing,)
+            for choice in choices:
+                first_template = marginal_template if choice is None else _unmixed_first_layer(marginal_template)
+                depth, scores = self._validated_depth(
+                    X[train], X[validation], first_template, rotation, marginal, search_rng
+                )
+                if self.validation_scores_ is None or scores[depth] > self.validation_scores_[n_iterations]:
+                    unmixing, n_iterations, self.validation_scores_ = choice, depth, scores
+        self.unmixing_ = unmixing
 
+        first_template = marginal_template if unmixing is None else _unmixed_first_layer(marginal_template)
         first = make_layer(first_template, rng)
         Z, log_det = first._fit_layer(X)
-        # Held-in log-likelihood of the marginal densities: sum_j log f_j(x_j).
+        marginal_held_in = None
+        self.marginal_layer_ = first
+        if unmixing is not None:
+            # The marginal entropies are those of the raw features, not of
+            # the unmixed ones: fit the marginal layer to them as well.
+            self.marginal_layer_ = make_layer(marginal_template, rng)
+            marginal_held_in = -float(np.mean(self.marginal_layer_._fit_layer_log_density(X)))
+        # Held-in log-likelihood of the first layer: with no unmixing, that
+        # of the marginal densities, sum_j log f_j(x_j).
         self._set_tolerance(
-            lambda: self._noise_floor(X.shape, first_template, rotation, marginal, rng),
+            lambda: self._noise_floor(
+                X.shape, first_template, rotation, marginal, rng,
+                marginal_first=None if unmixing is None else marginal_template,
+            ),
             held_in_entropy=-np.mean(norm_logpdf(Z).sum(axis=1) + log_det),
+            marginal_held_in_entropy=marginal_held_in,
         )
 
         current = {"Z": Z, "log_det": log_det}

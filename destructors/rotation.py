@@ -1,4 +1,4 @@
-"""Orthogonal rotations in the Gaussian view: the rotation step of RBIG."""
+"""Linear maps of the Gaussian view: orthogonal rotations (the rotation step of RBIG) and ICA unmixings."""
 
 from numbers import Integral
 
@@ -9,13 +9,14 @@ from ._normal import norm_logpdf
 from ._rotation_kernels import (
     haar_rotation,
     ica_rotation,
+    ica_unmixing,
     pca_rotation,
     rotate,
     sliced_rotation,
 )
 from .base import CanonicalDestructor, resolve_random_state, scratch_random_state
 
-__all__ = ["RotationDestructor"]
+__all__ = ["RotationDestructor", "UnmixingDestructor"]
 
 # A direction whose training outputs spread less than _FLAT_SPREAD times the
 # largest row norm carries only rounding noise; outputs within _SNAP times the
@@ -201,3 +202,110 @@ class RotationDestructor(CanonicalDestructor):
         if self._unit_input():
             return np.zeros(X.shape[0])
         return norm_logpdf(X).sum(axis=1)
+
+
+class UnmixingDestructor(CanonicalDestructor):
+    """Linear ICA unmixing of the Gaussian view: ``x -> W (x - m)``, ``W`` any invertible matrix.
+
+    ``W`` makes the coordinates of the output as independent as it can
+    find: the maximum-likelihood linear ICA model. Unlike a rotation it need
+    not preserve the standard normal, so it changes densities by the
+    constant ``log |det W|``. Before RBIG's marginal Gaussianizations
+    (``RBIGDestructor(unmixing=...)``) it removes in one step the dependence
+    of linearly mixed independent sources, which rotations and marginal
+    maps of the Gaussian view remove only slowly when the sources have hard
+    edges (bounded support): there, a residual mixing of ``e`` raises the
+    marginal entropies to first order in ``e``.
+
+    Parameters
+    ----------
+    max_iter : int, default=200
+        Iterations of the FastICA search that starts the unmixing.
+    random_state : int, RandomState instance or None, default=None
+        Seed of FastICA's starting point.
+    input_distribution : {"uniform", "normal"}, default="uniform"
+        Domain of the input: the unit cube, or its Gaussian view.
+    output_distribution : {"uniform", "normal"}, default="uniform"
+        Distribution of the transformed data.
+
+    Attributes
+    ----------
+    unmixing_ : ndarray of shape (n_features, n_features)
+        The matrix ``W``; the Gaussian view of the output is
+        ``(X - mean_) @ unmixing_.T``.
+    mixing_ : ndarray of shape (n_features, n_features)
+        Its inverse.
+    mean_ : ndarray of shape (n_features,)
+        The mean ``m`` of the training input (Gaussian view).
+    log_det_ : float
+        ``log |det W|``, the log-determinant of the map for every row.
+    n_iter_ : int
+        Iterations run by FastICA.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` had string column names.
+
+    See Also
+    --------
+    RotationDestructor : Orthogonal maps of the Gaussian view, among them
+        ``rotation="ica"``, FastICA's orthogonal unmixing after whitening.
+    RBIGDestructor : Takes an unmixing before its first marginal layer.
+
+    Notes
+    -----
+    FastICA (Hyvarinen 1999) on the PCA-whitened data gives a first ``W``;
+    shears ``y_i += t y_j``, whose determinant is 1, then lower the sum of
+    the output columns' histogram entropies, which is minus the
+    log-likelihood of the ICA model up to ``log |det W|``. The histogram
+    entropy of a column moves with its range to first order, so the shears
+    unmix hard-edged sources far beyond FastICA's smooth contrast, which is
+    limited by the sampling error of the whitening (on 10,000 rows of five
+    uniform sources mixed linearly, the largest residual mixing fell from
+    1.2-1.7% after FastICA to 0.2-0.3%). The search costs a few sorts and
+    bincounts of the training rows per pair of features and sweep.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from destructors import UnmixingDestructor
+    >>> rng = np.random.default_rng(0)
+    >>> A = np.array([[1.0, 0.5], [0.3, 1.0]])
+    >>> X = rng.uniform(-1, 1, size=(5000, 2)) @ A.T
+    >>> unmixing = UnmixingDestructor(random_state=0, input_distribution="normal",
+    ...                               output_distribution="normal").fit(X)
+    >>> P = unmixing.unmixing_ @ A  # a scaled permutation when unmixed
+    >>> P = np.abs(P) / np.abs(P).max(axis=1, keepdims=True)
+    >>> bool(np.sort(P, axis=1)[:, 0].max() < 0.02)
+    True
+    >>> Y = unmixing.transform(X)
+    >>> np.allclose(unmixing.inverse_transform(Y), X)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **CanonicalDestructor._parameter_constraints,
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, *, max_iter=200, random_state=None, input_distribution="uniform",
+                 output_distribution="uniform"):
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.input_distribution = input_distribution
+        self.output_distribution = output_distribution
+
+    def _fit(self, X):
+        W, mean, n_iter = ica_unmixing(X, self.max_iter, resolve_random_state(self.random_state))
+        self.unmixing_ = W
+        self.mixing_ = np.linalg.inv(W)
+        self.mean_ = mean
+        self.log_det_ = float(np.linalg.slogdet(W)[1])
+        self.n_iter_ = n_iter
+
+    def _forward(self, X):
+        return rotate(X - self.mean_, self.unmixing_), np.full(X.shape[0], self.log_det_)
+
+    def _inverse(self, Z):
+        return rotate(Z, self.mixing_) + self.mean_

@@ -1,12 +1,12 @@
-"""RotationDestructor: orthogonal rotations of the Gaussian view."""
+"""RotationDestructor and UnmixingDestructor: linear maps of the Gaussian view."""
 
 import numpy as np
 import pytest
 from scipy import stats
 from scipy.special import ndtr
 
-from destructors import RotationDestructor
-from destructors._rotation_kernels import _normal_scores, sliced_wasserstein2
+from destructors import RotationDestructor, UnmixingDestructor
+from destructors._rotation_kernels import _normal_scores, histogram_entropies, sliced_wasserstein2
 from destructors.validation import check_destructor
 
 ROTATIONS = ["pca", "random", "ica", "sliced"]
@@ -195,3 +195,66 @@ def test_uniform_input_outside_the_cube_is_rejected(X_mixed):
 def test_check_destructor(rotation):
     # The default ("pca") runs in tests/test_common.py.
     check_destructor(RotationDestructor(rotation, random_state=0))
+
+
+# ------------------------------------------------------------------ unmixing
+def _unmixing(**params):
+    return UnmixingDestructor(input_distribution="normal", output_distribution="normal", random_state=0, **params)
+
+
+def _residual_mixing(W, A):
+    """Largest entry of ``W A`` off its rows' largest, relative to it: 0 for a scaled permutation."""
+    product = np.abs(W @ A)
+    product /= product.max(axis=1, keepdims=True)
+    return float(np.sort(product, axis=1)[:, :-1].max())
+
+
+def test_unmixing_separates_mixed_uniform_sources_far_beyond_fastica():
+    # Five uniform sources under a general (not orthogonal) mixing, 10,000
+    # rows. FastICA after whitening (rotation="ica") is limited by the
+    # sampling error of the whitening: 1.5% to 2.4% residual mixing on such
+    # data, the shear refinement 0.28% to 0.37% (seeds 7, 1007, 2007).
+    rng = np.random.RandomState(7)
+    A = rng.standard_normal((5, 5))
+    X = rng.uniform(size=(10_000, 5)) @ A.T
+    unmixing = _unmixing().fit(X)
+    assert _residual_mixing(unmixing.unmixing_, A) < 0.008
+    whitened = (X - X.mean(axis=0)) @ np.linalg.inv(np.linalg.cholesky(np.cov(X.T))).T
+    rotation = _gaussian_view("ica").fit(whitened).rotation_
+    fastica = rotation @ np.linalg.inv(np.linalg.cholesky(np.cov(X.T)))
+    assert _residual_mixing(unmixing.unmixing_, A) < 0.5 * _residual_mixing(fastica, A)
+
+
+def test_unmixing_density_is_the_linear_change_of_variables(X_mixed):
+    unmixing = _unmixing().fit(X_mixed)
+    W, mean = unmixing.unmixing_, unmixing.mean_
+    Y = (X_mixed - mean) @ W.T
+    np.testing.assert_allclose(unmixing.transform(X_mixed), Y, rtol=1e-12, atol=1e-12)
+    assert unmixing.log_det_ == pytest.approx(np.linalg.slogdet(W)[1], rel=1e-12)
+    expected = stats.norm.logpdf(Y).sum(axis=1) + np.linalg.slogdet(W)[1]
+    np.testing.assert_allclose(unmixing.score_samples(X_mixed), expected, rtol=1e-10)
+    np.testing.assert_allclose(unmixing.inverse_transform(Y), X_mixed, atol=1e-10)
+    np.testing.assert_allclose(unmixing.mixing_ @ W, np.eye(3), atol=1e-10)
+
+
+def test_unmixing_keeps_flat_directions_and_single_features():
+    rng = np.random.RandomState(0)
+    x = rng.uniform(size=(2000, 2))
+    X = np.column_stack([x, x[:, 0], np.full(2000, 3.0)])  # a duplicate and a constant column
+    unmixing = _unmixing().fit(X)
+    assert np.all(np.isfinite(unmixing.unmixing_)) and np.isfinite(unmixing.log_det_)
+    assert np.all(np.isfinite(unmixing.score_samples(X)))
+    one = _unmixing().fit(x[:, :1])
+    np.testing.assert_allclose(np.abs(one.unmixing_ * x[:, 0].std()), 1.0, rtol=1e-12)
+
+
+def test_histogram_entropies_of_uniform_and_normal_columns():
+    rng = np.random.RandomState(0)
+    P = np.column_stack([rng.uniform(0, 2, 100_000), rng.standard_normal(100_000)])
+    # Plug-in entropies of 316 bins: log 2 for U(0, 2), 0.5 log(2 pi e) for N(0, 1),
+    # within the histogram's bias (a few times (bins - 1) / (2 n)).
+    np.testing.assert_allclose(histogram_entropies(P, 316), [np.log(2.0), 0.5 * np.log(2 * np.pi * np.e)], atol=0.01)
+
+
+def test_unmixing_check_destructor():
+    check_destructor(UnmixingDestructor(random_state=0))
