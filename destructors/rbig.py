@@ -63,9 +63,11 @@ def default_first_layer():
     )
 
 
-def _unmixed_first_layer(first):
-    """``first`` preceded by a linear ICA unmixing of the raw features (``unmixing="ica"``)."""
-    return CompositeDestructor([("unmixing", UnmixingDestructor()), ("marginal", first)])
+def _first_layer(marginal, unmixing):
+    """Template of the first layer: the ``marginal`` template, after an ICA unmixing if ``unmixing="ica"``."""
+    if unmixing is None:
+        return marginal
+    return CompositeDestructor([("unmixing", UnmixingDestructor()), ("marginal", marginal)])
 
 
 def _mean_gain(Z_in, Z_out, log_det):
@@ -364,6 +366,17 @@ class RBIGDestructor(LayerStack):
         self.verbose = verbose
         self.output_distribution = output_distribution
 
+    def __setstate__(self, state):
+        # Models pickled before the ``unmixing`` parameter had none: their
+        # first layer is the marginal layer and gives the marginal entropies.
+        state.setdefault("unmixing", None)
+        if "layers_" in state:
+            state.setdefault("unmixing_", None)
+            state.setdefault("marginal_layer_", state["layers_"][0])
+            if "marginal_entropy_" in state:
+                state.setdefault("first_entropy_", state["marginal_entropy_"])
+        super().__setstate__(state)
+
     # ------------------------------------------------------------ templates
     def _templates(self):
         """Templates of the first marginal layer, of the later marginal layers and of the rotations."""
@@ -573,15 +586,14 @@ class RBIGDestructor(LayerStack):
             train, validation = self._validation_split(X.shape[0], search_rng)
             choices = (None, "ica") if self.unmixing == "auto" else (unmixing,)
             for choice in choices:
-                first_template = marginal_template if choice is None else _unmixed_first_layer(marginal_template)
                 depth, scores = self._validated_depth(
-                    X[train], X[validation], first_template, rotation, marginal, search_rng
+                    X[train], X[validation], _first_layer(marginal_template, choice), rotation, marginal, search_rng
                 )
                 if self.validation_scores_ is None or scores[depth] > self.validation_scores_[n_iterations]:
                     unmixing, n_iterations, self.validation_scores_ = choice, depth, scores
         self.unmixing_ = unmixing
 
-        first_template = marginal_template if unmixing is None else _unmixed_first_layer(marginal_template)
+        first_template = _first_layer(marginal_template, unmixing)
         first = make_layer(first_template, rng)
         Z, log_det = first._fit_layer(X)
         marginal_held_in = None
