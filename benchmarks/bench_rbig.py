@@ -78,6 +78,7 @@ from destructors.information import (
     _fold_seeds,
     _gaussianize,
     _groups,
+    _nonnegative,
     _tc_estimate,
 )
 
@@ -394,8 +395,9 @@ def _rbig_entropy_and_tc(X, random_state, n_repeats=3):
     """Entropy and total correlation with standard errors from the same RBIG fits."""
     X = _check_sample(X, "X")
     models = [model.fit(X) for model in _estimators(None, random_state, {}, n_repeats, "benchmark")]
-    tc = _combine(*zip(*[_tc_estimate(model, X) for model in models]), True)
-    h = _combine(*zip(*[_entropy_estimate(model, X) for model in models]), True)
+    fits = [(model, X) for model in models]
+    tc = _combine([_tc_estimate(model, X) for model in models], True, fits)
+    h = _combine([_entropy_estimate(model, X) for model in models], True, fits)
     return {"entropy": h, "total_correlation": tc}
 
 
@@ -406,10 +408,11 @@ def _rbig_cross_fitted(X, random_state, folds=CROSS_FIT_FOLDS):
     """Entropy and total correlation cross-fitted on ``folds`` folds (``cross_fit=folds``), from the same fits."""
     X = _check_sample(X, "X")
     models = _estimators(None, random_state, {}, folds, "benchmark")
-    h, tc = _cross_fitted(models, X, (_entropy_terms, _dependence_terms), _fold_seeds(random_state, 1)[0])
-    out = {"entropy": (h[0], float(np.sqrt(h[1])))}
+    fits = []
+    h, tc = _cross_fitted(models, X, (_entropy_terms, _dependence_terms), _fold_seeds(random_state, 1)[0], fits=fits)
+    out = {"entropy": _combine([h], True, fits)}
     if X.shape[1] > 1:
-        out["total_correlation"] = (max(tc[0], 0.0), float(np.sqrt(tc[1])))
+        out["total_correlation"] = _combine([_nonnegative(tc)], True, fits)
     return out
 
 
