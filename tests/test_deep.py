@@ -215,6 +215,23 @@ def test_default_candidates():
     ]
 
 
+def test_default_layer_candidates_on_small_tables():
+    # Below 50 rows per feature the Gaussian alone; at 50 and above all three.
+    assert [type(t).__name__ for t in default_layer_candidates(n_samples=499, n_features=10)] == ["GaussianDestructor"]
+    assert len(default_layer_candidates(n_samples=500, n_features=10)) == 3
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((300, 8)) ** 3
+    small = DeepDestructor(max_layers=3, random_state=0).fit(X)
+    assert [type(t).__name__ for t in small._layer_templates()] == ["GaussianDestructor"]
+    assert all(isinstance(layer, GaussianDestructor) for layer in small.layers_[1:])
+    # Parameters are stored untouched: the template list is resolved per fit.
+    assert small.destructor is None
+    assert len(small.fit(np.vstack([X] * 7))._layer_templates()) == 3
+    # The full list, passed explicitly, is used whatever the table's size.
+    full = DeepDestructor(default_layer_candidates(), max_layers=3, random_state=0).fit(X)
+    assert len(full._layer_templates()) == 3
+
+
 def test_default_model_adapts_to_the_data():
     from destructors.datasets import Checkerboard
 
